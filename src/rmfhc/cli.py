@@ -1,0 +1,209 @@
+"""The `rmfhc` command line: evaluate, validate, test, schema (and compare, diff)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import PackError, RmfhcError
+from .evaluate import Duty, Evaluation, evaluate
+from .models import History, read_history
+from .pack import PackSpec, load_protocol, validate_pack
+from .scenarios import Result, run_files
+
+
+def _as_of(text: str) -> datetime:
+    try:
+        moment: datetime = TypeAdapter(datetime).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a timestamp such as 2026-11-07T10:00Z") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"'{text}' has no UTC offset; write 2026-11-07T10:00Z or +01:00")
+    return moment
+
+
+def _short(moment: datetime | None) -> str:
+    return "-" if moment is None else moment.strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) for row in rows]
+    return "\n".join(out)
+
+
+def _due_text(duty: Duty) -> str:
+    if duty.deadline == "immediately":
+        return f"immediately ({_short(duty.due)})"
+    return _short(duty.due) if duty.due else duty.deadline
+
+
+def render_text(result: Evaluation, explain: bool = False) -> str:
+    """A readable report of an evaluation: duties, upcoming triggers, findings."""
+    out = [f"Protocol: {result.protocol}    as of {_short(result.as_of)}", ""]
+    if result.duties:
+        rows = [[d.state.value.replace("_", " ").upper(), d.episode, d.title, ", ".join(r.title for r in d.roles),
+                 _short(d.required_at), _due_text(d), d.source.section] for d in result.duties]
+        out.append(_table(rows, ["STATE", "EPISODE", "DUTY", "WHO", "REQUIRED", "DUE", "CLAUSE"]))
+    else:
+        out.append("No duties are required.")
+    for duty in result.duties:
+        active = [e for e in duty.escalation if e.state.value in ("active", "pending")]
+        if active:
+            for step in active:
+                out.append(f"  escalation ({step.state.value}) {duty.rule}: {_short(step.at)} to "
+                           f"{', '.join(r.title for r in step.to)}: {step.action}")
+    if explain:
+        out += ["", "Explanations:"]
+        for duty in result.duties:
+            out.append(f"- {duty.rule} [{duty.episode} #{duty.occurrence}] {duty.title}")
+            out.append(f"    clause {duty.source.section}: \"{duty.source.quote}\"")
+            if duty.explanation:
+                out.append(f"    conditions: {duty.explanation.conditions}")
+                for test in duty.explanation.tests:
+                    mark = "held" if test.held else "did not hold"
+                    out.append(f"      {test.fact} = {test.value!r}: {test.test} {test.expected!r} {mark}")
+                out.append(f"    {duty.explanation.clock}")
+            if duty.interpretation:
+                out.append(f"    interpretation: {duty.interpretation}")
+    out += ["", "Upcoming (if the child is still missing where marked *):"]
+    if result.upcoming:
+        for up in result.upcoming:
+            star = "*" if up.if_still_missing else " "
+            out.append(f"  {star} {_short(up.at)}  {up.title}  [{up.rule}, {up.source.section}]")
+    else:
+        out.append("  nothing scheduled")
+    out += ["", "Findings:"]
+    out += [f"  - [{f.check}] {f.episode or 'history'}: {f.finding}" for f in result.findings] or ["  none"]
+    return "\n".join(out)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    pack = load_protocol(args.protocol)
+    history = read_history(args.history)
+    result = evaluate(pack, history, args.as_of, explain=args.explain or args.format == "json")
+    if args.format == "json":
+        print(result.to_json())
+    else:
+        print(render_text(result, explain=args.explain))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.packs:
+        try:
+            pack = validate_pack(path)
+        except PackError as error:
+            failed += 1
+            count = len(error.problems)
+            print(f"{path}: {count} error{'s' if count != 1 else ''}", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        print(f"{path}: ok ({len(pack.rules)} rules, {len(pack.checks)} checks, "
+              f"{len(pack.spec.not_encoded)} not-encoded entries)")
+    return 1 if failed else 0
+
+
+def _print_results(results: list[Result], verbose: bool, as_json: bool) -> int:
+    if as_json:
+        print(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        current = None
+        for result in results:
+            if result.status == "PASS" and not verbose:
+                continue
+            if result.file != current:
+                current = result.file
+                print(f"{result.file}:")
+            clause = f" [{result.clause}]" if result.clause else ""
+            print(f"  {result.status}: {result.name}{clause} (line {result.line})")
+            for failure in result.failures:
+                print(f"      {failure}")
+        total = len(results)
+        print("-" * 60)
+        for status in ("PASS", "FAIL", "ERROR"):
+            count = sum(r.status == status for r in results)
+            if count or status == "PASS":
+                print(f"{status}: {count}/{total}")
+    return 0 if results and all(r.status == "PASS" for r in results) else 1
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    files = [Path(f) for f in args.files]
+    expanded: list[Path] = []
+    for file in files:
+        expanded += sorted(file.rglob("*.yaml")) if file.is_dir() else [file]
+    if not expanded:
+        print("rmfhc test: no scenario files given", file=sys.stderr)
+        return 2
+    results = run_files(expanded)
+    if any(r.name == "(file)" for r in results):
+        _print_results(results, args.verbose, args.format == "json")
+        return 2
+    return _print_results(results, args.verbose, args.format == "json")
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    model = {"history": History, "pack": PackSpec, "evaluation": Evaluation}[args.what]
+    print(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rmfhc", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="duties a protocol requires for a child's history at a moment")
+    ev.add_argument("history", help="the history, a JSON file (docs/history-format.md)")
+    ev.add_argument("--protocol", "-p", required=True, help="a pack name (dorset) or path")
+    ev.add_argument("--as-of", required=True, type=_as_of, help="the moment, with a UTC offset")
+    ev.add_argument("--format", choices=("text", "json"), default="text")
+    ev.add_argument("--explain", action="store_true", help="show conditions, facts and clause of each duty")
+    ev.set_defaults(run=_cmd_evaluate)
+
+    va = sub.add_parser("validate", help="check packs; report every error as file:line:column")
+    va.add_argument("packs", nargs="+")
+    va.set_defaults(run=_cmd_validate)
+
+    te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)")
+    te.add_argument("files", nargs="+", help="scenario files or folders")
+    te.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
+    te.add_argument("--format", choices=("text", "json"), default="text")
+    te.set_defaults(run=_cmd_test)
+
+    sc = sub.add_parser("schema", help="print the JSON Schema of a history, a pack or an evaluation")
+    sc.add_argument("what", choices=("history", "pack", "evaluation"))
+    sc.set_defaults(run=_cmd_schema)
+
+    from .compare import add_commands  # the auditors' commands live with the comparison code
+
+    add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; a user's mistake prints one line per problem and exits non-zero."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except RmfhcError as error:
+        print(f"rmfhc {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head`
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

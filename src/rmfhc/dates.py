@@ -1,0 +1,182 @@
+"""Time arithmetic for protocol deadlines, in Europe/London local time.
+
+The rules, in one place (docs/time.md explains them with examples):
+
+- "N hours" / "N minutes" are elapsed time: 72 hours across the October clock change is 72 real hours.
+- "N days" / "N weeks" keep the Europe/London wall-clock time: 3 days after 10:00 Friday is 10:00 Monday,
+  whatever the clock change in between. "N months" are calendar months; a day past the end of the target
+  month runs to its last day (31 January + 1 month = 28 or 29 February).
+- A wall-clock time that does not exist (the hour skipped in March) moves forward by the gap; an ambiguous
+  one (the hour repeated in October) is read as the first, summer-time, occurrence.
+- Working days are the office's working weekdays that are not England and Wales bank holidays.
+  "Within N working days" ends at closing time on the Nth working day after the day the clock started;
+  that day itself never counts. "Next working day" is N = 1.
+- Ages are whole years on the local date of the instant that matters; a child born on 29 February has
+  a birthday on 1 March in other years.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, rrule
+
+LONDON = ZoneInfo("Europe/London")
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Unit(enum.StrEnum):
+    """Units a protocol counts time in."""
+
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+    MONTHS = "months"
+    WORKING_DAYS = "working days"
+
+
+_UNIT_WORDS = {
+    "minute": Unit.MINUTES,
+    "hour": Unit.HOURS,
+    "day": Unit.DAYS,
+    "calendar day": Unit.DAYS,
+    "week": Unit.WEEKS,
+    "month": Unit.MONTHS,
+    "calendar month": Unit.MONTHS,
+    "working day": Unit.WORKING_DAYS,
+}
+_DURATION = re.compile(r"^\s*(\d+)\s+([a-z ]+?)s?\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An amount of time as a protocol states it: `48 hours`, `3 working days`, `2 months`."""
+
+    amount: int
+    unit: Unit
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """Read `N unit` (units: minutes, hours, days, calendar days, weeks, months, working days)."""
+        match = _DURATION.match(text.lower())
+        unit = _UNIT_WORDS.get(match.group(2).strip()) if match else None
+        if match is None or unit is None:
+            raise ValueError(
+                f"'{text}' is not a duration; write a whole number and a unit, such as '24 hours', "
+                "'3 days', '2 weeks', '2 months' or '3 working days'"
+            )
+        return cls(int(match.group(1)), unit)
+
+    def __str__(self) -> str:
+        unit = str(self.unit)
+        return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeHours:
+    """When the office is open: working weekdays (0 = Monday) and opening and closing times."""
+
+    weekdays: frozenset[int]
+    opens: time
+    closes: time
+
+    def is_working_day(self, day: date) -> bool:
+        """A working weekday that is not an England and Wales bank holiday."""
+        return day.weekday() in self.weekdays and not is_bank_holiday(day)
+
+    def is_open(self, instant: datetime) -> bool:
+        """True when `instant` falls inside office hours on a working day."""
+        local = instant.astimezone(LONDON)
+        return self.is_working_day(local.date()) and self.opens <= local.time() < self.closes
+
+    def close_of(self, day: date) -> datetime:
+        """Closing time on `day`, as an aware Europe/London datetime."""
+        return local_datetime(datetime.combine(day, self.closes))
+
+
+STANDARD_OFFICE_HOURS = OfficeHours(frozenset(range(5)), time(9), time(17))
+
+
+@lru_cache(maxsize=256)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
+def is_bank_holiday(day: date) -> bool:
+    """England and Wales bank holidays, substitute days included."""
+    return day in _bank_holidays(day.year)
+
+
+def local_datetime(naive: datetime) -> datetime:
+    """Attach Europe/London to a wall-clock time, moving a skipped time forward by the gap."""
+    aware = naive.replace(tzinfo=LONDON, fold=0)
+    return aware.astimezone(UTC).astimezone(LONDON)
+
+
+def working_days_after(day: date, n: int, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
+    """The Nth working day after `day` (`day` itself never counts)."""
+    if n < 1:
+        raise ValueError("a count of working days must be at least 1")
+    days = rrule(DAILY, dtstart=datetime.combine(day + timedelta(days=1), time()),
+                 byweekday=sorted(office.weekdays))
+    counted = 0
+    for candidate in days:
+        if not is_bank_holiday(candidate.date()):
+            counted += 1
+            if counted == n:
+                return candidate.date()
+    raise AssertionError("unreachable: rrule without an end is infinite")  # pragma: no cover
+
+
+def next_working_day(day: date, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
+    """The first working day after `day`."""
+    return working_days_after(day, 1, office)
+
+
+def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFICE_HOURS) -> datetime:
+    """`start` plus `duration`, following the rules in this module's docstring."""
+    unit, n = duration.unit, duration.amount
+    if unit is Unit.HOURS:
+        return (start.astimezone(UTC) + timedelta(hours=n)).astimezone(LONDON)
+    if unit is Unit.MINUTES:
+        return (start.astimezone(UTC) + timedelta(minutes=n)).astimezone(LONDON)
+    if unit is Unit.WORKING_DAYS:
+        return office.close_of(working_days_after(start.astimezone(LONDON).date(), n, office))
+    wall = start.astimezone(LONDON).replace(tzinfo=None)
+    if unit is Unit.DAYS:
+        return local_datetime(wall + timedelta(days=n))
+    if unit is Unit.WEEKS:
+        return local_datetime(wall + timedelta(weeks=n))
+    return local_datetime(wall + relativedelta(months=n))
+
+
+def subtract(end: datetime, duration: Duration) -> datetime:
+    """`end` minus `duration` (not defined for working days), used for rolling windows."""
+    unit, n = duration.unit, duration.amount
+    if unit is Unit.WORKING_DAYS:
+        raise ValueError("a rolling window cannot be counted in working days")
+    if unit in (Unit.HOURS, Unit.MINUTES):
+        delta = timedelta(hours=n) if unit is Unit.HOURS else timedelta(minutes=n)
+        return (end.astimezone(UTC) - delta).astimezone(LONDON)
+    wall = end.astimezone(LONDON).replace(tzinfo=None)
+    if unit is Unit.DAYS:
+        return local_datetime(wall - timedelta(days=n))
+    if unit is Unit.WEEKS:
+        return local_datetime(wall - timedelta(weeks=n))
+    return local_datetime(wall - relativedelta(months=n))
+
+
+def age_on(date_of_birth: date, instant: datetime) -> int:
+    """Whole years of age on the Europe/London date of `instant`."""
+    today = instant.astimezone(LONDON).date()
+    birthday_passed = (today.month, today.day) >= (date_of_birth.month, date_of_birth.day)
+    return today.year - date_of_birth.year - (0 if birthday_passed else 1)

@@ -1,0 +1,214 @@
+"""A child's missing-episode history: the input of an evaluation.
+
+Every timestamp must carry a UTC offset. Ages are never stored: they are computed from the date of birth at
+the instant that matters. See docs/history-format.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import HistoryError
+
+
+class LegalBasis(enum.StrEnum):
+    SECTION_20 = "section_20"
+    CARE_ORDER = "care_order"
+    INTERIM_CARE_ORDER = "interim_care_order"
+    REMANDED = "remanded"
+    NONE = "none"
+
+
+class PlacementType(enum.StrEnum):
+    HOME = "home"
+    FOSTER = "foster"
+    CHILDRENS_HOME = "childrens_home"
+    SEMI_INDEPENDENT = "semi_independent"
+    PLACED_WITH_PARENTS = "placed_with_parents"
+    OTHER = "other"
+
+
+class EpisodeKind(enum.StrEnum):
+    MISSING = "missing"
+    AWAY_FROM_PLACEMENT = "away_from_placement"
+    ABSCONDED = "absconded"
+    MISSING_WITH_FAMILY = "missing_with_family"
+    MISSING_FROM_EDUCATION = "missing_from_education"
+
+
+class RiskLevel(enum.StrEnum):
+    NO_APPARENT_RISK = "no_apparent_risk"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+RISK_ORDER = {RiskLevel.NO_APPARENT_RISK: 0, RiskLevel.LOW: 1, RiskLevel.MEDIUM: 2, RiskLevel.HIGH: 3}
+
+
+class Outcome(enum.StrEnum):
+    DONE = "done"
+    DECLINED = "declined"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Placement(_Model):
+    """Where a child in care lives, who placed them there, and how far from the placing authority."""
+
+    type: PlacementType = PlacementType.HOME
+    placing_authority: str | None = None
+    host_authority: str | None = None
+    distance_miles: float | None = Field(default=None, ge=0)
+    started_at: AwareDatetime | None = None
+
+
+class Child(_Model):
+    """The child: legal status, placement and risk flags."""
+
+    id: str | None = None
+    date_of_birth: date
+    looked_after: bool = False
+    legal_basis: LegalBasis = LegalBasis.NONE
+    child_protection_plan: bool = False
+    child_in_need: bool = False
+    known_to_childrens_services: bool = False
+    open_to_childrens_services: bool = False
+    placement: Placement | None = None
+    became_looked_after_at: AwareDatetime | None = None
+    exploitation_risk: bool = False
+    trafficking_risk: bool = False
+    unaccompanied_asylum_seeking: bool = False
+    youth_offending_service: bool = False
+    flight_risk_with_family: bool = False
+    disability_or_send: bool = False
+    locality: str | None = None
+
+
+class RiskGrading(_Model):
+    """A police risk grading of the episode at a moment."""
+
+    graded_at: AwareDatetime
+    level: RiskLevel
+
+
+class DutyEvent(_Model):
+    """A duty done (or offered and declined) during or after an episode."""
+
+    duty: str
+    at: AwareDatetime
+    outcome: Outcome = Outcome.DONE
+    note: str | None = None
+
+
+class Episode(_Model):
+    """One missing or absent episode."""
+
+    id: str
+    kind: EpisodeKind
+    last_seen_at: AwareDatetime
+    reported_at: AwareDatetime | None = None
+    risk: tuple[RiskGrading, ...] = ()
+    found_at: AwareDatetime | None = None
+    found_report_received_at: AwareDatetime | None = None
+    significant_harm: bool = False
+    harm_disclosed_on_return: bool = False
+    removed_from_uk: bool = False
+    events: tuple[DutyEvent, ...] = ()
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> Self:
+        if self.reported_at is not None and self.reported_at < self.last_seen_at:
+            raise ValueError("reported_at is before last_seen_at")
+        if self.found_at is not None:
+            if self.found_at < self.last_seen_at:
+                raise ValueError("found_at is before last_seen_at")
+            if self.reported_at is not None and self.found_at < self.reported_at:
+                raise ValueError("found_at is before reported_at: a child cannot be found before being reported")
+        if self.found_report_received_at is not None:
+            if self.found_at is None:
+                raise ValueError("found_report_received_at is given but found_at is not")
+            if self.found_report_received_at < self.found_at:
+                raise ValueError("found_report_received_at is before found_at")
+        for grading in self.risk:
+            if grading.graded_at < self.last_seen_at:
+                raise ValueError("a risk grading is before last_seen_at")
+        return self
+
+
+class History(_Model):
+    """A child and their episodes. Episodes may be given in any order; they must not overlap."""
+
+    child: Child
+    episodes: tuple[Episode, ...]
+
+    @model_validator(mode="after")
+    def _episodes_consistent(self) -> Self:
+        if not self.episodes:
+            raise ValueError("a history needs at least one episode")
+        seen: set[str] = set()
+        for episode in self.episodes:
+            if episode.id in seen:
+                raise ValueError(f"two episodes have the id '{episode.id}'")
+            seen.add(episode.id)
+            if episode.last_seen_at.date() < self.child.date_of_birth:
+                raise ValueError(f"episode '{episode.id}' is before the child's date of birth")
+        ordered = sorted(self.episodes, key=lambda e: e.last_seen_at)
+        for earlier, later in zip(ordered, ordered[1:], strict=False):
+            if earlier.found_at is None or earlier.found_at > later.last_seen_at:
+                raise ValueError(
+                    f"episodes '{earlier.id}' and '{later.id}' overlap: '{later.id}' starts before "
+                    f"'{earlier.id}' ends"
+                )
+        return self
+
+    def ordered_episodes(self) -> tuple[Episode, ...]:
+        """Episodes in order of last_seen_at."""
+        return tuple(sorted(self.episodes, key=lambda e: e.last_seen_at))
+
+
+def _place(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "history"
+
+
+def describe_validation_error(error: ValidationError, source: str = "history") -> str:
+    """One line per problem, each naming the field: `source: episodes.0.found_at: message`."""
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = tuple(part for part in item["loc"] if part not in ("function-after",) and
+                    not str(part).startswith("function-"))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "timezone_aware":
+            message = "this timestamp has no UTC offset; write it as 2026-11-02T21:00:00+00:00 or ...Z"
+        lines.append(f"{source}: {_place(loc)}: {message}")
+    return "\n".join(lines)
+
+
+def load_history(data: Any, source: str = "history") -> History:
+    """Validate a history given as parsed JSON/YAML data; raise HistoryError naming each bad field."""
+    try:
+        return History.model_validate(data)
+    except ValidationError as error:
+        raise HistoryError(describe_validation_error(error, source)) from None
+
+
+def read_history(path: str | Path) -> History:
+    """Read and validate a history from a JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise HistoryError(f"{path}: cannot read the history: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise HistoryError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
+    return load_history(data, str(path))

@@ -1,0 +1,577 @@
+"""Protocol packs: reading, validating and compiling `protocols/*.yaml`.
+
+A pack is read with the safe YAML loader, checked against the format in docs/pack-format.md (every problem
+reported as file:line:column with a plain message), and compiled once into a `Pack` that evaluations reuse.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import _yaml
+from .conditions import Always, Condition, compile_condition
+from .dates import WEEKDAYS, Duration, OfficeHours, Unit
+from .errors import PackError, Problem
+from .models import EpisodeKind, RiskLevel
+
+# ---------------------------------------------------------------------------------------------------------
+# The format as written (pydantic models of the YAML). Strings such as durations are checked here.
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DEADLINE = re.compile(r"^(immediately|as soon as (?:possible|practicable)|next working day|within (.+))$")
+
+
+def _duration(text: str) -> str:
+    Duration.parse(text)
+    return text
+
+
+class Citation(_Spec):
+    """A section of the seed document and a verbatim quote from it."""
+
+    section: str
+    quote: str = Field(min_length=1)
+
+
+class ProtocolMeta(_Spec):
+    id: str
+    area: str
+    title: str
+    publisher: str | None = None
+    version: str
+    seed: str
+    review_date: date | None = None
+    authorities: tuple[str, ...] = ()
+    localities: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("an id is lower-case letters, digits, hyphens and underscores")
+        return value
+
+
+class OfficeHoursSpec(_Spec):
+    days: tuple[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"], ...] = (
+        "monday", "tuesday", "wednesday", "thursday", "friday")
+    opens: str = "09:00"
+    closes: str = "17:00"
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"'{value}' is not a time of day; write it as \"09:00\" (in quotes)")
+        return value
+
+
+class RoleSpec(_Spec):
+    title: str
+    role: str
+
+
+class ClockFrom(enum.StrEnum):
+    LAST_SEEN = "last_seen"
+    REPORTED = "reported"
+    RISK_GRADED = "risk_graded"
+    FOUND = "found"
+    FOUND_REPORT_RECEIVED = "found_report_received"
+    DUTY_DONE = "duty_done"
+    EPISODE_COUNT = "episode_count"
+    PLACEMENT_STARTED = "placement_started"
+    BECAME_LOOKED_AFTER = "became_looked_after"
+
+
+class ClockSpec(_Spec):
+    from_: ClockFrom = Field(alias="from")
+    after: str | None = None
+    if_still_missing: bool = False
+    levels: tuple[RiskLevel, ...] | None = None
+    duty: str | None = None
+    count: int | None = Field(default=None, ge=1)
+    within: str | None = None
+    retrigger: Literal["each_episode", "once_per_window"] | None = None
+
+    _after = field_validator("after", "within")(lambda v: None if v is None else _duration(v))
+
+
+class RepeatSpec(_Spec):
+    every: str
+    until: str | None = None
+    count: int | None = Field(default=None, ge=1)
+    while_missing: bool = False
+
+    _durations = field_validator("every", "until")(lambda v: None if v is None else _duration(v))
+
+
+class EscalationSpec(_Spec):
+    after: str
+    to: tuple[str, ...] = Field(min_length=1)
+    action: str
+
+    _after = field_validator("after")(lambda v: _duration(v))
+
+
+class RuleSpec(_Spec):
+    id: str
+    refs: tuple[str, ...] = ()
+    duty: str
+    title: str
+    episodes: tuple[EpisodeKind, ...] = (EpisodeKind.MISSING,)
+    when: Any = None
+    clock: ClockSpec
+    due: str
+    stands_down_when_found: bool = False
+    roles: tuple[str, ...] = Field(min_length=1)
+    escalation: tuple[EscalationSpec, ...] = ()
+    source: Citation
+    also_cites: tuple[Citation, ...] = ()
+    interpretation: str | None = None
+    overrides: tuple[str, ...] = ()
+    done_by: tuple[str, ...] | None = None
+    repeat: RepeatSpec | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("a rule id is lower-case letters, digits, hyphens and underscores")
+        return value
+
+    @field_validator("due")
+    @classmethod
+    def _due(cls, value: str) -> str:
+        match = _DEADLINE.match(value.strip().lower())
+        if match is None:
+            raise ValueError(f"'{value}' is not a deadline; write 'immediately', 'as soon as possible', "
+                             "'next working day' or 'within N unit' (such as 'within 24 hours')")
+        if match.group(2):
+            _duration(match.group(2))
+        return value
+
+
+class CheckSpec(_Spec):
+    id: str
+    refs: tuple[str, ...] = ()
+    finding: str
+    episodes: tuple[EpisodeKind, ...] | None = None
+    when: Any
+    source: Citation
+    interpretation: str | None = None
+
+
+class NotEncodedSpec(_Spec):
+    refs: tuple[str, ...] = Field(min_length=1)
+    section: str
+    reason: str = Field(min_length=10)
+
+
+class PackSpec(_Spec):
+    """A protocol pack as written in YAML (see docs/pack-format.md)."""
+
+    protocol: ProtocolMeta
+    office_hours: OfficeHoursSpec = OfficeHoursSpec()
+    roles: dict[str, RoleSpec]
+    rules: tuple[RuleSpec, ...] = Field(min_length=1)
+    checks: tuple[CheckSpec, ...] = ()
+    not_encoded: tuple[NotEncodedSpec, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The compiled form used by evaluation.
+
+
+class DeadlineKind(enum.StrEnum):
+    IMMEDIATELY = "immediately"
+    AS_SOON_AS_POSSIBLE = "as soon as possible"
+    WITHIN = "within"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a duty is due, relative to when it became required."""
+
+    kind: DeadlineKind
+    within: Duration | None = None
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Deadline:
+        words = text.strip().lower()
+        if words == "immediately":
+            return cls(DeadlineKind.IMMEDIATELY, None, "immediately")
+        if words.startswith("as soon as"):
+            return cls(DeadlineKind.AS_SOON_AS_POSSIBLE, None, words)
+        if words == "next working day":
+            return cls(DeadlineKind.WITHIN, Duration(1, Unit.WORKING_DAYS), "next working day")
+        return cls(DeadlineKind.WITHIN, Duration.parse(words.removeprefix("within ")), words)
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A duty holder: the pack's key, its local title and its canonical role."""
+
+    key: str
+    title: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    start: ClockFrom
+    after: Duration | None
+    if_still_missing: bool
+    levels: frozenset[RiskLevel]
+    duty: str | None
+    count: int
+    within: Duration | None
+    retrigger_each_episode: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    every: Duration
+    until: Duration | None
+    count: int | None
+    while_missing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    after: Duration
+    to: tuple[Role, ...]
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A compiled rule: one duty a protocol places on someone, with its clock, deadline and citation."""
+
+    id: str
+    refs: tuple[str, ...]
+    duty: str
+    title: str
+    episodes: frozenset[EpisodeKind]
+    when: Condition
+    clock: Clock
+    deadline: Deadline
+    stands_down_when_found: bool
+    roles: tuple[Role, ...]
+    escalation: tuple[EscalationStep, ...]
+    source: Citation
+    also_cites: tuple[Citation, ...]
+    interpretation: str | None
+    overrides: tuple[str, ...]
+    done_by: frozenset[str]
+    repeat: Repeat | None
+    facts_read: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A compiled check: a finding about a history that the protocol would flag."""
+
+    id: str
+    refs: tuple[str, ...]
+    finding: str
+    episodes: frozenset[EpisodeKind] | None
+    when: Condition
+    source: Citation
+    interpretation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Canonical duty kinds and roles, each with a one-line definition."""
+
+    duties: dict[str, str]
+    roles: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A compiled protocol pack, ready to evaluate histories against. Build it with `load_protocol`."""
+
+    spec: PackSpec
+    path: str
+    office_hours: OfficeHours
+    roles: dict[str, Role]
+    rules: tuple[Rule, ...]
+    checks: tuple[Check, ...]
+    authorities: frozenset[str]
+    vocabulary: Vocabulary
+    uses_locality: bool = field(default=False)
+
+    @property
+    def id(self) -> str:
+        return self.spec.protocol.id
+
+    @property
+    def meta(self) -> ProtocolMeta:
+        return self.spec.protocol
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id; KeyError naming it if there is none."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(f"pack '{self.id}' has no rule '{rule_id}'")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Finding packs by name, reading the vocabulary, loading and validating.
+
+
+def _source_checkout_protocols() -> Path:
+    return Path(__file__).resolve().parents[2] / "protocols"
+
+
+def protocol_dirs() -> list[Path]:
+    """Where pack names are looked up: $RMFHC_PROTOCOLS, ./protocols, then the packs shipped with rmfhc."""
+    dirs = [Path(p) for p in os.environ.get("RMFHC_PROTOCOLS", "").split(os.pathsep) if p]
+    dirs += [Path("protocols"), Path(__file__).resolve().parent / "protocols", _source_checkout_protocols()]
+    return dirs
+
+
+def resolve_protocol(name_or_path: str | Path) -> Path:
+    """A pack path from a name (`dorset`) or a path (`protocols/dorset.yaml`)."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        return candidate
+    for folder in protocol_dirs():
+        path = folder / f"{name_or_path}.yaml"
+        if path.is_file():
+            return path
+    known = sorted({p.stem for d in protocol_dirs() if d.is_dir() for p in d.glob("*.yaml")} - {"vocabulary"})
+    raise PackError([Problem(str(name_or_path), 0, 0,
+                             f"no protocol called '{name_or_path}'; known protocols: {', '.join(known)}")])
+
+
+def available_protocols() -> list[str]:
+    """Names of the packs found in protocol_dirs()."""
+    names = {p.stem for d in protocol_dirs() if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names - {"vocabulary"})
+
+
+def _find_vocabulary(pack_path: Path) -> Path:
+    beside = pack_path.parent / "vocabulary.yaml"
+    if beside.is_file():
+        return beside
+    for folder in protocol_dirs():
+        if (folder / "vocabulary.yaml").is_file():
+            return folder / "vocabulary.yaml"
+    raise PackError([Problem(str(pack_path), 0, 0, "cannot find protocols/vocabulary.yaml")])
+
+
+@lru_cache(maxsize=8)
+def _read_vocabulary(path: str) -> Vocabulary:
+    document, problems = _yaml.read(path)
+    if document is None or problems:
+        raise PackError(problems)
+    data = document.data
+    bad = [document.problem([section], f"'{section}' must map each name to a one-line definition")
+           for section in ("duties", "roles")
+           if not isinstance(data, dict) or not isinstance(data.get(section), dict)]
+    if bad:
+        raise PackError(bad)
+    return Vocabulary(dict(data["duties"]), dict(data["roles"]))
+
+
+def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
+    """Read protocols/vocabulary.yaml (or the file given)."""
+    if path is None:
+        path = _find_vocabulary(Path("protocols") / "x.yaml")
+    return _read_vocabulary(str(Path(path).resolve()))
+
+
+def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors(include_url=False):
+        loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        message = item["msg"].removeprefix("Value error, ")
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            message = f"'{loc[-1]}' is not a key here (misspelt?); see docs/pack-format.md"
+        elif kind == "missing":
+            message = f"'{loc[-1]}' is required here"
+            loc = loc[:-1]
+        elif kind in ("enum", "literal_error"):
+            message = f"{item.get('input')!r} is not allowed here: {message.lower()}"
+        problems.append(document.problem(loc, message))
+    return problems
+
+
+def validate_pack(path: str | Path) -> Pack:
+    """Read, validate and compile a pack; raise PackError listing every problem with its place."""
+    path = Path(path)
+    document, problems = _yaml.read(path)
+    if document is None:
+        raise PackError(problems)
+    if not isinstance(document.data, dict):
+        raise PackError([*problems, Problem(str(path), 1, 1, "a pack must be a YAML mapping with "
+                                                            "protocol, roles and rules")])
+    try:
+        spec = PackSpec.model_validate(document.data)
+    except ValidationError as error:
+        raise PackError(problems + _pydantic_problems(document, error)) from None
+    vocabulary = load_vocabulary(_find_vocabulary(path))
+    pack, more = _compile(spec, document, vocabulary, str(path))
+    problems += more
+    if problems:
+        raise PackError(problems)
+    return pack
+
+
+def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
+             path: str) -> tuple[Pack, list[Problem]]:
+    problems: list[Problem] = []
+    localities = tuple(spec.protocol.localities)
+
+    roles: dict[str, Role] = {}
+    for key, role in spec.roles.items():
+        if role.role not in vocabulary.roles:
+            problems.append(doc.problem(("roles", key, "role"),
+                                        f"'{role.role}' is not a canonical role in protocols/vocabulary.yaml"))
+        roles[key] = Role(key, role.title, role.role)
+
+    def role_refs(keys: Sequence[str], where: tuple[int | str, ...]) -> tuple[Role, ...]:
+        found = []
+        for i, key in enumerate(keys):
+            if key in roles:
+                found.append(roles[key])
+            else:
+                problems.append(doc.problem((*where, i), f"'{key}' is not one of this pack's roles"))
+        return tuple(found)
+
+    rule_ids = [rule.id for rule in spec.rules]
+    seen: set[str] = set()
+    rules = []
+    uses_locality = False
+    for index, raw in enumerate(spec.rules):
+        where: tuple[int | str, ...] = ("rules", index)
+        if raw.id in seen:
+            problems.append(doc.problem((*where, "id"), f"the rule id '{raw.id}' is used twice"))
+        seen.add(raw.id)
+        if raw.duty not in vocabulary.duties:
+            problems.append(doc.problem((*where, "duty"),
+                                        f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml"))
+        condition, complaints = compile_condition(raw.when, (*where, "when"), localities)
+        problems += [doc.problem(p, m) for p, m in complaints]
+        uses_locality |= "child.locality" in condition.facts_read()
+        problems += _clock_problems(raw.clock, doc, (*where, "clock"), vocabulary)
+        for i, other in enumerate(raw.overrides):
+            if other not in rule_ids or other == raw.id:
+                problems.append(doc.problem((*where, "overrides", i), f"'{other}' is not another rule's id"))
+        done_by = raw.done_by if raw.done_by is not None else (raw.duty,)
+        for i, name in enumerate(done_by):
+            if name not in vocabulary.duties and name not in ("found", "regraded"):
+                problems.append(doc.problem((*where, "done_by", i),
+                                            f"'{name}' is not a duty kind, 'found' or 'regraded'"))
+        if raw.repeat is not None and Duration.parse(raw.repeat.every).unit is Unit.WORKING_DAYS:
+            problems.append(doc.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days"))
+        rules.append(Rule(
+            id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
+            when=condition, clock=_clock(raw.clock), deadline=Deadline.parse(raw.due),
+            stands_down_when_found=raw.stands_down_when_found,
+            roles=role_refs(raw.roles, (*where, "roles")),
+            escalation=tuple(
+                EscalationStep(Duration.parse(step.after), role_refs(step.to, (*where, "escalation", i, "to")),
+                               step.action)
+                for i, step in enumerate(raw.escalation)),
+            source=raw.source, also_cites=raw.also_cites, interpretation=raw.interpretation,
+            overrides=raw.overrides, done_by=frozenset(done_by),
+            repeat=None if raw.repeat is None else Repeat(
+                Duration.parse(raw.repeat.every),
+                None if raw.repeat.until is None else Duration.parse(raw.repeat.until),
+                raw.repeat.count, raw.repeat.while_missing),
+            facts_read=condition.facts_read(),
+        ))
+
+    checks = []
+    for index, raw_check in enumerate(spec.checks):
+        where = ("checks", index)
+        if raw_check.id in seen:
+            problems.append(doc.problem((*where, "id"), f"the id '{raw_check.id}' is used twice"))
+        seen.add(raw_check.id)
+        condition, complaints = compile_condition(raw_check.when, (*where, "when"), localities)
+        problems += [doc.problem(p, m) for p, m in complaints]
+        if isinstance(condition, Always):
+            problems.append(doc.problem((*where, "when"), "a check needs a condition"))
+        checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,
+                            None if raw_check.episodes is None else frozenset(raw_check.episodes),
+                            condition, raw_check.source, raw_check.interpretation))
+
+    hours = spec.office_hours
+    office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
+                         time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+    if office.opens >= office.closes:
+        problems.append(doc.problem(("office_hours", "closes"), "closing time must be after opening time"))
+    pack = Pack(spec=spec, path=path, office_hours=office, roles=roles, rules=tuple(rules),
+                checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
+                vocabulary=vocabulary, uses_locality=uses_locality)
+    return pack, problems
+
+
+def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | str, ...],
+                    vocabulary: Vocabulary) -> list[Problem]:
+    problems = []
+    needs = {ClockFrom.RISK_GRADED: ("levels",), ClockFrom.DUTY_DONE: ("duty",),
+             ClockFrom.EPISODE_COUNT: ("count", "within")}.get(clock.from_, ())
+    only = {"levels": ClockFrom.RISK_GRADED, "duty": ClockFrom.DUTY_DONE, "count": ClockFrom.EPISODE_COUNT,
+            "within": ClockFrom.EPISODE_COUNT, "retrigger": ClockFrom.EPISODE_COUNT}
+    for key in needs:
+        if getattr(clock, key) is None:
+            problems.append(doc.problem(where, f"a clock from '{clock.from_}' needs '{key}'"))
+    for key, start in only.items():
+        if getattr(clock, key) is not None and clock.from_ is not start:
+            problems.append(doc.problem((*where, key), f"'{key}' only goes with a clock from '{start}'"))
+    if clock.duty is not None and clock.duty not in vocabulary.duties:
+        problems.append(doc.problem((*where, "duty"), f"'{clock.duty}' is not a duty kind"))
+    if clock.within is not None and Duration.parse(clock.within).unit is Unit.WORKING_DAYS:
+        problems.append(doc.problem((*where, "within"), "a rolling window cannot be counted in working days"))
+    return problems
+
+
+def _clock(spec: ClockSpec) -> Clock:
+    return Clock(
+        start=spec.from_,
+        after=None if spec.after is None else Duration.parse(spec.after),
+        if_still_missing=spec.if_still_missing,
+        levels=frozenset(spec.levels or ()),
+        duty=spec.duty,
+        count=spec.count or 0,
+        within=None if spec.within is None else Duration.parse(spec.within),
+        retrigger_each_episode=spec.retrigger == "each_episode",
+    )
+
+
+@lru_cache(maxsize=32)
+def _load_cached(resolved: str, mtime_ns: int) -> Pack:
+    return validate_pack(resolved)
+
+
+def load_protocol(name_or_path: str | Path) -> Pack:
+    """Load and compile a pack by name (`dorset`) or path. Compiled packs are cached by path and mtime."""
+    path = resolve_protocol(name_or_path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as error:
+        raise PackError([Problem(str(path), 0, 0, f"cannot read the pack: {error.strerror}")]) from None
+    return _load_cached(str(path), mtime)
