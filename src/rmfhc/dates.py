@@ -143,7 +143,15 @@ def next_working_day(day: date, office: OfficeHours = STANDARD_OFFICE_HOURS) -> 
 
 
 def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFICE_HOURS) -> datetime:
-    """`start` plus `duration`, following the rules in this module's docstring."""
+    """`start` plus `duration`, following the rules in this module's docstring, as a UTC datetime.
+
+    UTC because Python compares two datetimes that share a ZoneInfo by wall clock, which misorders the
+    hour repeated in October; UTC instants always compare as instants.
+    """
+    return _add(start, duration, office).astimezone(UTC)
+
+
+def _add(start: datetime, duration: Duration, office: OfficeHours) -> datetime:
     unit, n = duration.unit, duration.amount
     if unit is Unit.HOURS:
         return (start.astimezone(UTC) + timedelta(hours=n)).astimezone(LONDON)
@@ -160,7 +168,11 @@ def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFI
 
 
 def subtract(end: datetime, duration: Duration) -> datetime:
-    """`end` minus `duration` (not defined for working days), used for rolling windows."""
+    """`end` minus `duration` (not defined for working days), used for rolling windows; a UTC datetime."""
+    return _subtract(end, duration).astimezone(UTC)
+
+
+def _subtract(end: datetime, duration: Duration) -> datetime:
     unit, n = duration.unit, duration.amount
     if unit is Unit.WORKING_DAYS:
         raise ValueError("a rolling window cannot be counted in working days")

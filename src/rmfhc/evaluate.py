@@ -175,6 +175,7 @@ class _Known:
 
     episode: Episode
     number: int
+    last_seen: datetime
     reported: datetime | None
     found: datetime | None
     found_report: datetime | None
@@ -183,15 +184,17 @@ class _Known:
 
     @classmethod
     def at(cls, episode: Episode, number: int, as_of: datetime) -> _Known:
+        # Everything in UTC: datetimes sharing a ZoneInfo compare by wall clock, not as instants.
         def known(moment: datetime | None) -> datetime | None:
-            return moment if moment is not None and moment <= as_of else None
+            return moment.astimezone(UTC) if moment is not None and moment <= as_of else None
 
         events: dict[str, list[tuple[datetime, str]]] = {}
         for event in sorted(episode.events, key=lambda e: e.at):
             if event.at <= as_of:
-                events.setdefault(event.duty, []).append((event.at, event.outcome.value))
-        gradings = sorted((g.graded_at, g.level) for g in episode.risk if g.graded_at <= as_of)
-        return cls(episode, number, known(episode.reported_at), known(episode.found_at),
+                events.setdefault(event.duty, []).append((event.at.astimezone(UTC), event.outcome.value))
+        gradings = sorted((g.graded_at.astimezone(UTC), g.level) for g in episode.risk if g.graded_at <= as_of)
+        return cls(episode, number, episode.last_seen_at.astimezone(UTC), known(episode.reported_at),
+                   known(episode.found_at),
                    known(episode.found_report_received_at), gradings, events)
 
     def missing_at(self, moment: datetime) -> bool:
@@ -254,7 +257,7 @@ def _count_triggers(rule: Rule, episodes: list[_Known]) -> set[str]:
     """Ids of episodes that start this rule's count clock (the Nth episode within the rolling window)."""
     clock = rule.clock
     assert clock.within is not None
-    starts = [k.episode.last_seen_at for k in episodes if k.episode.kind in rule.episodes]
+    starts = [k.last_seen for k in episodes if k.episode.kind in rule.episodes]
     ids = [k.episode.id for k in episodes if k.episode.kind in rule.episodes]
     triggered: list[int] = []
     for i, start in enumerate(starts):
@@ -274,7 +277,7 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
     episode = known.episode
     moment: datetime | None
     if start is ClockFrom.LAST_SEEN:
-        moment = episode.last_seen_at
+        moment = known.last_seen
     elif start is ClockFrom.REPORTED:
         moment = known.reported
     elif start is ClockFrom.FOUND:
@@ -287,7 +290,7 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
         done = known.events.get(rule.clock.duty or "")
         moment = done[0][0] if done else None
     elif start is ClockFrom.EPISODE_COUNT:
-        moment = episode.last_seen_at if episode.id in counted else None
+        moment = known.last_seen if episode.id in counted else None
     else:  # child-level clocks produce one duty per history, attached to the first episode
         if not first_episode:
             return None
@@ -295,7 +298,7 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
             moment = child.placement.started_at if child.placement else None
         else:
             moment = child.became_looked_after_at
-    return moment if moment is not None and moment <= as_of else None
+    return moment.astimezone(UTC) if moment is not None and moment <= as_of else None
 
 
 _MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
@@ -316,7 +319,7 @@ def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
         times = rrule(_FREQ[every.unit], interval=every.amount, dtstart=start, until=end, count=repeat.count)
         for moment in times:
             if moment != start:
-                yield moment.replace(tzinfo=UTC).astimezone(LONDON)
+                yield moment.replace(tzinfo=UTC)
         return
     wall = first.astimezone(LONDON).replace(tzinfo=None)
     end = until.astimezone(LONDON).replace(tzinfo=None) if until else None
@@ -328,7 +331,7 @@ def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
                   **extra)
     for moment in times:
         if moment != wall:
-            yield local_datetime(moment)
+            yield local_datetime(moment).astimezone(UTC)
 
 
 def _due(rule: Rule, required_at: datetime, pack: Pack) -> datetime | None:
@@ -546,8 +549,8 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
             duties += new_duties
             upcoming += new_upcoming
         findings += _check_findings(pack.checks, known, facts)
-    duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
-    upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
+    duties.sort(key=lambda d: (d.required_at.timestamp(), d.episode, d.rule, d.occurrence))
+    upcoming.sort(key=lambda u: (u.at.timestamp(), u.episode, u.rule))
     return Evaluation(protocol=pack.id, as_of=_local(as_of), duties=tuple(duties), upcoming=tuple(upcoming),
                       findings=tuple(findings))
 
