@@ -73,8 +73,9 @@ class Document:
     data: Any
     _positions: dict[int, Any] = field(default_factory=dict, repr=False)
 
-    def locate(self, path: Sequence[int | str]) -> tuple[int, int]:
-        """1-based (line, column) of the node at `path`, or of its nearest existing parent."""
+    def locate(self, path: Sequence[int | str], value: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the key at `path` (its value with `value=True`), or of the nearest
+        existing parent."""
         current = self.data
         line, column = 1, 1
         entry = self._positions.get(id(current))
@@ -88,7 +89,7 @@ class Document:
             last = index == len(path) - 1
             if isinstance(current, dict) and part in marks:
                 key_mark, value_mark = marks[part]
-                mark = key_mark if last else value_mark
+                mark = key_mark if last and not value else value_mark
                 current = current[part]
             elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(marks):
                 mark = marks[part]
@@ -98,9 +99,9 @@ class Document:
             line, column = mark.line + 1, mark.column + 1
         return line, column
 
-    def problem(self, path: Sequence[int | str], message: str) -> Problem:
-        """A Problem located at `path`."""
-        line, column = self.locate(path)
+    def problem(self, path: Sequence[int | str], message: str, value: bool = True) -> Problem:
+        """A Problem located at `path` (at its value with `value=True`)."""
+        line, column = self.locate(path, value)
         return Problem(self.file, line, column, message)
 
 

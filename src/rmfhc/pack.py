@@ -414,7 +414,8 @@ def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list
             loc = loc[:-1]
         elif kind in ("enum", "literal_error"):
             message = f"{item.get('input')!r} is not allowed here: {message.lower()}"
-        problems.append(document.problem(loc, message))
+        at_value = kind not in ("extra_forbidden", "missing")
+        problems.append(document.problem(loc, message, value=at_value))
     return problems
 
 
@@ -473,7 +474,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             problems.append(doc.problem((*where, "duty"),
                                         f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml"))
         condition, complaints = compile_condition(raw.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m) for p, m in complaints]
+        problems += [doc.problem(p, m, value=False) for p, m in complaints]
         uses_locality |= "child.locality" in condition.facts_read()
         problems += _clock_problems(raw.clock, doc, (*where, "clock"), vocabulary)
         for i, other in enumerate(raw.overrides):
@@ -511,7 +512,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             problems.append(doc.problem((*where, "id"), f"the id '{raw_check.id}' is used twice"))
         seen.add(raw_check.id)
         condition, complaints = compile_condition(raw_check.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m) for p, m in complaints]
+        problems += [doc.problem(p, m, value=False) for p, m in complaints]
         if isinstance(condition, Always):
             problems.append(doc.problem((*where, "when"), "a check needs a condition"))
         checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,

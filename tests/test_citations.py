@@ -1,0 +1,67 @@
+"""Every rule and check of every pack cites its seed word for word, and every inventory clause is covered."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import PACK_NAMES, PROTOCOLS, SEEDS, SHARED
+from rmfhc import load_protocol
+
+
+def normalise(text: str) -> str:
+    """Ignore line breaks and repeated spaces, nothing else."""
+    return " ".join(text.split())
+
+
+def citations(name: str) -> list[tuple[str, str, str]]:
+    pack = load_protocol(PROTOCOLS / f"{name}.yaml")
+    found = []
+    for rule in pack.rules:
+        found += [(rule.id, c.section, c.quote) for c in (rule.source, *rule.also_cites)]
+    found += [(check.id, check.source.section, check.source.quote) for check in pack.checks]
+    return found
+
+
+@pytest.mark.parametrize("name", PACK_NAMES)
+def test_every_quote_is_word_for_word_in_the_seed(name: str) -> None:
+    pack = load_protocol(PROTOCOLS / f"{name}.yaml")
+    seed = normalise((SEEDS / pack.meta.seed).read_text(encoding="utf-8"))
+    missing = [f"{rule_id} ({section}): {quote!r}" for rule_id, section, quote in citations(name)
+               if normalise(quote) not in seed]
+    assert not missing, "quotes not found in the seed:\n" + "\n".join(missing)
+
+
+def inventory() -> dict[str, list[str]]:
+    text = (SHARED / "rule-inventory.md").read_text(encoding="utf-8")
+    refs: dict[str, list[str]] = {}
+    for ref in re.findall(r"^\| ([A-Z]{2}\d+) \|", text, flags=re.MULTILINE):
+        refs.setdefault(re.sub(r"\d+", "", ref), []).append(ref)
+    return refs
+
+
+PREFIX = {"derby_derbyshire": "DD", "pan_cheshire": "PC", "medway": "MW", "dorset": "DO", "durham": "DU"}
+
+
+@pytest.mark.parametrize("name", PACK_NAMES)
+def test_every_inventory_clause_is_encoded_or_listed_as_not_encoded(name: str) -> None:
+    pack = load_protocol(PROTOCOLS / f"{name}.yaml")
+    covered = {ref for rule in pack.rules for ref in rule.refs}
+    covered |= {ref for check in pack.checks for ref in check.refs}
+    covered |= {ref for entry in pack.spec.not_encoded for ref in entry.refs}
+    expected = inventory()[PREFIX[name]]
+    assert expected, "the inventory lists no clauses for this area"
+    assert not [ref for ref in expected if ref not in covered]
+    assert not sorted(covered - set(expected)), "refs that are not in the inventory"
+
+
+def test_the_quote_check_can_fail() -> None:
+    seed = normalise((SEEDS / "dorset.txt").read_text(encoding="utf-8"))
+    assert normalise("For any Child in Care a strategy discussion must be held") in seed
+    assert normalise("For any Child in Care a strategy discussion may be held") not in seed
+
+
+def test_seed_folder_is_present() -> None:
+    assert sorted(p.name for p in Path(SEEDS).glob("*.txt")) == sorted(f"{n}.txt" for n in PACK_NAMES)

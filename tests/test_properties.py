@@ -1,0 +1,148 @@
+"""Properties over generated histories (hypothesis): determinism, JSON round trips, monotonicity in time,
+stability when a later episode is added, and no error but the library's own on any input."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import PACK_NAMES, PROTOCOLS
+from rmfhc import Evaluation, History, RmfhcError, evaluate, load_history, load_protocol
+from rmfhc.evaluate import DutyState
+
+PACKS = {name: load_protocol(PROTOCOLS / f"{name}.yaml") for name in PACK_NAMES}
+START = datetime(2026, 1, 1, tzinfo=UTC)
+KINDS = ["missing", "missing", "missing", "away_from_placement", "absconded", "missing_with_family",
+         "missing_from_education"]
+LEVELS = ["no_apparent_risk", "low", "medium", "high"]
+DUTIES = ["strategy_discussion", "return_interview", "inform_social_worker", "safe_and_well_check", "inform_iro"]
+PENDING = {DutyState.DUE}
+
+minutes = st.integers(min_value=0, max_value=60 * 24 * 20)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> History:
+    child = {
+        "date_of_birth": draw(st.dates(date(2004, 1, 1), date(2024, 12, 31))).isoformat(),
+        "looked_after": draw(st.booleans()),
+        "child_protection_plan": draw(st.booleans()),
+        "open_to_childrens_services": draw(st.booleans()),
+        "known_to_childrens_services": draw(st.booleans()),
+        "exploitation_risk": draw(st.booleans()),
+        "unaccompanied_asylum_seeking": draw(st.booleans()),
+        "legal_basis": draw(st.sampled_from(["none", "section_20", "care_order", "remanded"])),
+        "locality": draw(st.sampled_from([None, "derby_city", "derbyshire_county"])),
+        "placement": draw(st.sampled_from([None, {"type": "foster", "placing_authority": "Other Council",
+                                                   "host_authority": "Dorset Council", "distance_miles": 25}])),
+    }
+    episodes: list[dict[str, Any]] = []
+    cursor = START
+    for number in range(draw(st.integers(1, 5))):
+        last_seen = cursor + timedelta(minutes=draw(minutes))
+        reported = last_seen + timedelta(minutes=draw(st.integers(0, 600)))
+        found = draw(st.one_of(st.none(), st.integers(0, 60 * 24 * 70)))
+        episode: dict[str, Any] = {"id": f"E{number + 1}", "kind": draw(st.sampled_from(KINDS)),
+                                   "last_seen_at": last_seen.isoformat(), "reported_at": reported.isoformat(),
+                                   "significant_harm": draw(st.booleans())}
+        grading = reported
+        episode["risk"] = []
+        for level in draw(st.lists(st.sampled_from(LEVELS), max_size=3)):
+            grading += timedelta(minutes=draw(st.integers(0, 3000)))
+            episode["risk"].append({"graded_at": grading.isoformat(), "level": level})
+        end = reported
+        if found is not None:
+            end = reported + timedelta(minutes=found)
+            episode["found_at"] = end.isoformat()
+            episode["found_report_received_at"] = (end + timedelta(minutes=draw(st.integers(0, 300)))).isoformat()
+        episode["events"] = [{"duty": draw(st.sampled_from(DUTIES)),
+                              "at": (last_seen + timedelta(minutes=draw(minutes))).isoformat()}
+                             for _ in range(draw(st.integers(0, 3)))]
+        episodes.append(episode)
+        cursor = max(end, max((datetime.fromisoformat(g["graded_at"]) for g in episode["risk"]), default=end))
+        if found is None:
+            break  # a child still missing has no later episode
+    return load_history({"child": child, "episodes": episodes})
+
+
+def as_of_for(history: History, offset: int) -> datetime:
+    return history.ordered_episodes()[0].last_seen_at + timedelta(minutes=offset)
+
+
+settings.register_profile("rmfhc", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rmfhc")
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.integers(0, 60 * 24 * 200))
+def test_evaluation_is_deterministic_and_round_trips_through_json(history: History, name: str, offset: int) -> None:
+    pack = PACKS[name]
+    as_of = as_of_for(history, offset)
+    first = evaluate(pack, history, as_of, explain=True)
+    assert first == evaluate(pack, history, as_of, explain=True)
+    assert Evaluation.model_validate_json(first.to_json()) == first
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.integers(0, 60 * 24 * 100), st.integers(1, 60 * 24 * 60))
+def test_later_as_of_never_turns_an_overdue_duty_back_into_a_pending_one(
+        history: History, name: str, offset: int, step: int) -> None:
+    pack = PACKS[name]
+    earlier = evaluate(pack, history, as_of_for(history, offset))
+    later = evaluate(pack, history, as_of_for(history, offset + step))
+    later_states = {(d.rule, d.episode, d.occurrence): d for d in later.duties}
+    for duty in earlier.duties:
+        after = later_states.get((duty.rule, duty.episode, duty.occurrence))
+        assert after is not None, f"{duty.rule} disappeared"
+        if duty.state is not DutyState.DUE:
+            assert after.state not in PENDING, f"{duty.rule}: {duty.state} became {after.state}"
+        assert after.required_at == duty.required_at
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.integers(1, 60 * 24 * 40))
+def test_adding_a_later_episode_never_removes_a_duty_already_required(
+        history: History, name: str, gap: int) -> None:
+    pack = PACKS[name]
+    last = history.ordered_episodes()[-1]
+    if last.found_at is None:
+        return
+    start = last.found_at + timedelta(minutes=gap)
+    extended = History(child=history.child, episodes=(*history.episodes, *load_history(
+        {"child": {"date_of_birth": "2000-01-01"},
+         "episodes": [{"id": "NEW", "kind": "missing", "last_seen_at": start.isoformat()}]}).episodes))
+    as_of = start - timedelta(minutes=1)
+    if as_of < history.ordered_episodes()[0].last_seen_at:
+        return
+    before = {(d.rule, d.episode, d.occurrence) for d in evaluate(pack, history, as_of).duties}
+    after = {(d.rule, d.episode, d.occurrence) for d in evaluate(pack, extended, start + timedelta(hours=1)).duties}
+    assert before <= after
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+    | st.sampled_from(["2026-11-02T09:00:00Z", "2026-11-02T09:00:00", "missing", "high", "2011-05-02"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["child", "episodes", "id", "kind", "last_seen_at", "found_at", "reported_at", "risk",
+                         "date_of_birth", "events", "duty", "at", "level", "graded_at", "placement"]),
+        inner, max_size=6),
+    max_leaves=25)
+
+
+@given(json_values, st.sampled_from(PACK_NAMES))
+def test_no_input_raises_anything_but_the_librarys_own_error(data: Any, name: str) -> None:
+    try:
+        history = load_history(data)
+        evaluate(PACKS[name], history, datetime(2026, 11, 7, tzinfo=UTC))
+    except RmfhcError:
+        pass
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.datetimes(min_value=datetime(1900, 1, 1),
+                                                               max_value=datetime(2200, 1, 1), timezones=st.just(UTC)))
+def test_any_as_of_gives_a_result_or_the_librarys_own_error(history: History, name: str, as_of: datetime) -> None:
+    try:
+        evaluate(PACKS[name], history, as_of)
+    except RmfhcError:
+        pass
