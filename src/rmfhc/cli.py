@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from .dates import LONDON
 from .errors import PackError, RmfhcError
 from .evaluate import Duty, Evaluation, evaluate
 from .models import History, read_history
@@ -29,7 +30,11 @@ def _as_of(text: str) -> datetime:
 
 
 def _short(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%a %d %b %Y %H:%M %Z")
+    return "-" if moment is None else moment.astimezone(LONDON).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
@@ -50,8 +55,9 @@ def render_text(result: Evaluation, explain: bool = False) -> str:
     """A readable report of an evaluation: duties, upcoming triggers, findings."""
     out = [f"Protocol: {result.protocol}    as of {_short(result.as_of)}", ""]
     if result.duties:
-        rows = [[d.state.value.replace("_", " ").upper(), d.episode, d.title, ", ".join(r.title for r in d.roles),
-                 _short(d.required_at), _due_text(d), d.source.section] for d in result.duties]
+        rows = [[d.state.value.replace("_", " ").upper(), d.episode, _clip(d.title, 70),
+                 _clip(", ".join(r.title for r in d.roles), 36), _short(d.required_at), _due_text(d),
+                 _clip(d.source.section, 10)] for d in result.duties]
         out.append(_table(rows, ["STATE", "EPISODE", "DUTY", "WHO", "REQUIRED", "DUE", "CLAUSE"]))
     else:
         out.append("No duties are required.")
@@ -154,8 +160,11 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    model = {"history": History, "pack": PackSpec, "evaluation": Evaluation}[args.what]
-    print(json.dumps(model.model_json_schema(by_alias=True), indent=2))
+    if args.what == "evaluation":
+        schema = Evaluation.json_schema()
+    else:
+        schema = {"history": History, "pack": PackSpec}[args.what].model_json_schema(by_alias=True)
+    print(json.dumps(schema, indent=2))
     return 0
 
 

@@ -122,6 +122,7 @@ def local_datetime(naive: datetime) -> datetime:
     return aware.astimezone(UTC).astimezone(LONDON)
 
 
+@lru_cache(maxsize=4096)  # deadlines repeat the same few dates; the rrule walk is the slow part
 def working_days_after(day: date, n: int, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
     """The Nth working day after `day` (`day` itself never counts)."""
     if n < 1:
@@ -148,23 +149,25 @@ def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFI
     UTC because Python compares two datetimes that share a ZoneInfo by wall clock, which misorders the
     hour repeated in October; UTC instants always compare as instants.
     """
-    return _add(start, duration, office).astimezone(UTC)
-
-
-def _add(start: datetime, duration: Duration, office: OfficeHours) -> datetime:
     unit, n = duration.unit, duration.amount
     if unit is Unit.HOURS:
-        return (start.astimezone(UTC) + timedelta(hours=n)).astimezone(LONDON)
+        return start.astimezone(UTC) + timedelta(hours=n)
     if unit is Unit.MINUTES:
-        return (start.astimezone(UTC) + timedelta(minutes=n)).astimezone(LONDON)
+        return start.astimezone(UTC) + timedelta(minutes=n)
     if unit is Unit.WORKING_DAYS:
-        return office.close_of(working_days_after(start.astimezone(LONDON).date(), n, office))
+        day = working_days_after(start.astimezone(LONDON).date(), n, office)
+        return _wall_to_utc(datetime.combine(day, office.closes))
     wall = start.astimezone(LONDON).replace(tzinfo=None)
     if unit is Unit.DAYS:
-        return local_datetime(wall + timedelta(days=n))
+        return _wall_to_utc(wall + timedelta(days=n))
     if unit is Unit.WEEKS:
-        return local_datetime(wall + timedelta(weeks=n))
-    return local_datetime(wall + relativedelta(months=n))
+        return _wall_to_utc(wall + timedelta(weeks=n))
+    return _wall_to_utc(wall + relativedelta(months=n))
+
+
+def _wall_to_utc(naive: datetime) -> datetime:
+    # fold=0 reads a skipped time with the offset before the change, i.e. moves it forward by the gap.
+    return naive.replace(tzinfo=LONDON).astimezone(UTC)
 
 
 def subtract(end: datetime, duration: Duration) -> datetime:

@@ -23,16 +23,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, rrule
-from pydantic import BaseModel, ConfigDict
+from pydantic import TypeAdapter
 
 from .conditions import Trace
 from .dates import LONDON, Duration, Unit, add, age_on, local_datetime, subtract
 from .errors import EvaluationError, RmfhcError
 from .models import RISK_ORDER, Child, Episode, EpisodeKind, History, RiskLevel
-from .pack import Check, ClockFrom, Citation, DeadlineKind, Pack, Role, Rule
+from .pack import Check, ClockFrom, DeadlineKind, Pack, Role, Rule, Source
 
 # ---------------------------------------------------------------------------------------------------------
 # Results: typed, JSON in and out.
+#
+# Plain slotted dataclasses, because an evaluation builds dozens of them and must stay cheap; pydantic's
+# TypeAdapter gives them JSON, JSON Schema and validation on the way back in. Times are held in UTC and
+# written out in Europe/London local time with the offset; both are the same instant, so a result read back
+# from JSON compares equal. Treat results as read-only.
 
 
 class DutyState(enum.StrEnum):
@@ -50,40 +55,23 @@ class EscalationState(enum.StrEnum):
     NOT_NEEDED = "not_needed"
 
 
-class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+RoleRef = Role  # who holds a duty: the pack's key, the local title and the canonical role
 
 
-class RoleRef(_Result):
-    """Who holds a duty: the pack's key, the local title and the canonical role."""
-
-    key: str
-    title: str
-    role: str
-
-
-class Source(_Result):
-    """The clause a duty comes from."""
-
-    section: str
-    quote: str
-
-
-class Escalation(_Result):
+@dataclass(slots=True)
+class Escalation:
     """An escalation step of a duty: when it applies, to whom, and whether it has."""
 
     at: datetime
-    to: tuple[RoleRef, ...]
+    to: tuple[Role, ...]
     action: str
     state: EscalationState
 
 
-class FactValue(_Result):
-    fact: str
-    value: Any
+@dataclass(slots=True)
+class ConditionTest:
+    """One condition test as evaluated for --explain."""
 
-
-class ConditionTest(_Result):
     fact: str
     value: Any
     test: str
@@ -91,7 +79,8 @@ class ConditionTest(_Result):
     held: bool
 
 
-class Explanation(_Result):
+@dataclass(slots=True)
+class Explanation:
     """Why a duty applies: the conditions as written, each test with the value read, and the clock."""
 
     conditions: str
@@ -99,13 +88,14 @@ class Explanation(_Result):
     clock: str
 
 
-class Duty(_Result):
+@dataclass(slots=True)
+class Duty:
     """One duty instance: what is required, of whom, for which episode, by when, and its state."""
 
     rule: str
     duty: str
     title: str
-    roles: tuple[RoleRef, ...]
+    roles: tuple[Role, ...]
     episode: str
     occurrence: int
     required_at: datetime
@@ -117,17 +107,18 @@ class Duty(_Result):
     escalation: tuple[Escalation, ...]
     source: Source
     interpretation: str | None
-    facts: tuple[FactValue, ...]
+    facts: dict[str, Any]
     explanation: Explanation | None = None
 
 
-class Upcoming(_Result):
+@dataclass(slots=True)
+class Upcoming:
     """A duty that will become required at `at` (if the child is still missing, where the rule says so)."""
 
     rule: str
     duty: str
     title: str
-    roles: tuple[RoleRef, ...]
+    roles: tuple[Role, ...]
     episode: str
     occurrence: int
     at: datetime
@@ -137,7 +128,8 @@ class Upcoming(_Result):
     source: Source
 
 
-class Finding(_Result):
+@dataclass(slots=True)
+class Finding:
     """Something about the history itself that the protocol would flag (or that limits the evaluation)."""
 
     check: str
@@ -146,7 +138,8 @@ class Finding(_Result):
     source: Source | None
 
 
-class Evaluation(_Result):
+@dataclass(slots=True)
+class Evaluation:
     """The result of evaluating a history against a pack at a moment."""
 
     protocol: str
@@ -156,13 +149,47 @@ class Evaluation(_Result):
     findings: tuple[Finding, ...]
 
     def to_json(self, indent: int | None = 2) -> str:
-        """JSON text; `Evaluation.model_validate_json` reads it back to an equal Evaluation."""
-        return self.model_dump_json(indent=indent)
+        """JSON text, times in Europe/London with their offset; `Evaluation.from_json` reads it back."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        result: dict[str, Any] = json.loads(self.model_dump_json())
-        return result
+        data: dict[str, Any] = _ADAPTER.dump_python(self, mode="json")
+        return _local_times(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Evaluation:
+        """Read an evaluation written by `to_json`."""
+        return _ADAPTER.validate_json(text)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
+        """Read an evaluation written by `to_dict`."""
+        return _ADAPTER.validate_python(data)
+
+    @staticmethod
+    def json_schema() -> dict[str, Any]:
+        """JSON Schema of the evaluation output."""
+        schema: dict[str, Any] = _ADAPTER.json_schema()
+        return schema
+
+
+_ADAPTER: TypeAdapter[Evaluation] = TypeAdapter(Evaluation)
+_TIME_KEYS = frozenset({"as_of", "required_at", "due", "done_at", "at"})
+
+
+def _local_times(data: Any) -> Any:
+    """Rewrite UTC timestamps of a dumped evaluation as Europe/London local time with offset."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in _TIME_KEYS and isinstance(value, str):
+                data[key] = datetime.fromisoformat(value).astimezone(LONDON).isoformat()
+            else:
+                _local_times(value)
+    elif isinstance(data, list):
+        for item in data:
+            _local_times(item)
+    return data
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -361,18 +388,6 @@ def _done_times(rule: Rule, known: _Known, anchor: datetime) -> list[tuple[datet
 # Building results.
 
 
-def _role(role: Role) -> RoleRef:
-    return RoleRef(key=role.key, title=role.title, role=role.role)
-
-
-def _source(citation: Citation) -> Source:
-    return Source(section=citation.section, quote=citation.quote)
-
-
-def _local(moment: datetime) -> datetime:
-    return moment.astimezone(LONDON)
-
-
 def _state(rule: Rule, known: _Known, due: datetime | None, done_at: datetime | None,
            as_of: datetime) -> DutyState:
     if done_at is not None:
@@ -397,14 +412,13 @@ def _escalation(rule: Rule, base: datetime, state: DutyState, done_at: datetime 
             step_state = EscalationState.ACTIVE
         else:
             step_state = EscalationState.PENDING
-        steps.append(Escalation(at=_local(at), to=tuple(_role(r) for r in step.to), action=step.action,
-                                state=step_state))
+        steps.append(Escalation(at, step.to, step.action, step_state))
     return tuple(steps)
 
 
 def _clock_text(rule: Rule, anchor: datetime) -> str:
     clock = rule.clock
-    text = f"clock from {clock.start.value} at {_local(anchor).isoformat()}"
+    text = f"clock from {clock.start.value} at {anchor.astimezone(LONDON).isoformat()}"
     if clock.after is not None:
         text += f", required after {clock.after}"
     if clock.if_still_missing:
@@ -424,27 +438,18 @@ def _duty(rule: Rule, known: _Known, occurrence: int, required_at: datetime, anc
         rule.when.trace(facts, tests)
         explanation = Explanation(
             conditions=rule.when.describe(),
-            tests=tuple(ConditionTest(fact=t.fact, value=t.value, test=t.test, expected=t.expected, held=t.held)
-                        for t in tests),
+            tests=tuple(ConditionTest(t.fact, t.value, t.test, t.expected, t.held) for t in tests),
             clock=_clock_text(rule, anchor))
-    return Duty(
-        rule=rule.id, duty=rule.duty, title=rule.title, roles=tuple(_role(r) for r in rule.roles),
-        episode=known.episode.id, occurrence=occurrence, required_at=_local(required_at),
-        deadline=rule.deadline.text, due=None if due is None else _local(due), state=state,
-        done_at=None if done_at is None else _local(done_at), outcome=done[1] if done else None,
-        escalation=_escalation(rule, due or required_at, state, done_at, as_of, pack),
-        source=_source(rule.source), interpretation=rule.interpretation,
-        facts=tuple(FactValue(fact=f, value=facts[f]) for f in rule.facts_read),
-        explanation=explanation)
+    escalation = _escalation(rule, due or required_at, state, done_at, as_of, pack) if rule.escalation else ()
+    return Duty(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, occurrence, required_at,
+                rule.deadline.text, due, state, done_at, done[1] if done else None, escalation, rule.source,
+                rule.interpretation, {f: facts[f] for f in rule.facts_read}, explanation)
 
 
 def _upcoming(rule: Rule, known: _Known, occurrence: int, at: datetime, still_missing: bool,
               pack: Pack) -> Upcoming:
-    due = _due(rule, at, pack)
-    return Upcoming(rule=rule.id, duty=rule.duty, title=rule.title, roles=tuple(_role(r) for r in rule.roles),
-                    episode=known.episode.id, occurrence=occurrence, at=_local(at), if_still_missing=still_missing,
-                    deadline=rule.deadline.text, due=None if due is None else _local(due),
-                    source=_source(rule.source))
+    return Upcoming(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, occurrence, at, still_missing,
+                    rule.deadline.text, _due(rule, at, pack), rule.source)
 
 
 def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, Any], as_of: datetime,
@@ -474,7 +479,7 @@ def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, 
 
 
 def _check_findings(checks: tuple[Check, ...], known: _Known, facts: dict[str, Any]) -> list[Finding]:
-    return [Finding(check=check.id, episode=known.episode.id, finding=check.finding, source=_source(check.source))
+    return [Finding(check.id, known.episode.id, check.finding, check.source)
             for check in checks
             if (check.episodes is None or known.episode.kind in check.episodes) and check.when.holds(facts)]
 
@@ -549,11 +554,11 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
             duties += new_duties
             upcoming += new_upcoming
         findings += _check_findings(pack.checks, known, facts)
-    duties.sort(key=lambda d: (d.required_at.timestamp(), d.episode, d.rule, d.occurrence))
-    upcoming.sort(key=lambda u: (u.at.timestamp(), u.episode, u.rule))
-    return Evaluation(protocol=pack.id, as_of=_local(as_of), duties=tuple(duties), upcoming=tuple(upcoming),
-                      findings=tuple(findings))
+    # All result times are UTC, so they sort as instants.
+    duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
+    upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
+    return Evaluation(pack.id, as_of.astimezone(UTC), tuple(duties), tuple(upcoming), tuple(findings))
 
 
-__all__ = ["Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Finding", "Upcoming",
-           "evaluate", "Duration"]
+__all__ = ["ConditionTest", "Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Explanation",
+           "Finding", "RoleRef", "Upcoming", "evaluate"]

@@ -234,6 +234,18 @@ class Role:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """The clause a rule or check comes from: section and verbatim quote."""
+
+    section: str
+    quote: str
+
+    @classmethod
+    def of(cls, citation: Citation) -> Source:
+        return cls(citation.section, citation.quote)
+
+
+@dataclass(frozen=True, slots=True)
 class Clock:
     start: ClockFrom
     after: Duration | None
@@ -275,8 +287,8 @@ class Rule:
     stands_down_when_found: bool
     roles: tuple[Role, ...]
     escalation: tuple[EscalationStep, ...]
-    source: Citation
-    also_cites: tuple[Citation, ...]
+    source: Source
+    also_cites: tuple[Source, ...]
     interpretation: str | None
     overrides: tuple[str, ...]
     done_by: frozenset[str]
@@ -293,7 +305,7 @@ class Check:
     finding: str
     episodes: frozenset[EpisodeKind] | None
     when: Condition
-    source: Citation
+    source: Source
     interpretation: str | None
 
 
@@ -496,7 +508,8 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
                 EscalationStep(Duration.parse(step.after), role_refs(step.to, (*where, "escalation", i, "to")),
                                step.action)
                 for i, step in enumerate(raw.escalation)),
-            source=raw.source, also_cites=raw.also_cites, interpretation=raw.interpretation,
+            source=Source.of(raw.source), also_cites=tuple(Source.of(c) for c in raw.also_cites),
+            interpretation=raw.interpretation,
             overrides=raw.overrides, done_by=frozenset(done_by),
             repeat=None if raw.repeat is None else Repeat(
                 Duration.parse(raw.repeat.every),
@@ -517,7 +530,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             problems.append(doc.problem((*where, "when"), "a check needs a condition"))
         checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,
                             None if raw_check.episodes is None else frozenset(raw_check.episodes),
-                            condition, raw_check.source, raw_check.interpretation))
+                            condition, Source.of(raw_check.source), raw_check.interpretation))
 
     hours = spec.office_hours
     office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from . import _yaml
+from .dates import LONDON
 from .errors import Problem, RmfhcError, ScenarioError
 from .evaluate import Duty, Evaluation, evaluate
 from .models import History, describe_validation_error
@@ -26,7 +27,7 @@ class ExpectedDuty(_Spec):
     episode: str | None = None
     occurrence: int | None = None
     required_at: AwareDatetime | None = None
-    due: AwareDatetime | str | None = "unset"
+    due: AwareDatetime | Literal["immediately", "unset"] | None = "unset"
     state: str | None = None
     done_at: AwareDatetime | None = None
     roles: tuple[str, ...] | None = None
@@ -83,7 +84,7 @@ def _same_instant(expected: Any, actual: datetime | None) -> bool:
 
 
 def _fmt(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    return value.astimezone(LONDON).isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _match_duty(expected: ExpectedDuty, duty: Duty) -> list[str]:
@@ -95,8 +96,6 @@ def _match_duty(expected: ExpectedDuty, duty: Duty) -> list[str]:
         if expected.due == "immediately":
             if duty.deadline != "immediately":
                 diffs.append(f"due: expected immediately, got {duty.deadline} ({_fmt(duty.due)})")
-        elif isinstance(expected.due, str):
-            diffs.append(f"due: '{expected.due}' is not a timestamp, 'immediately' or null")
         elif not _same_instant(expected.due, duty.due):
             diffs.append(f"due: expected {_fmt(expected.due)}, got {_fmt(duty.due)}")
     if expected.state is not None and expected.state != duty.state.value:
