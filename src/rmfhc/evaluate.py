@@ -377,6 +377,9 @@ def _done_times(rule: Rule, known: _Known, anchor: datetime) -> list[tuple[datet
         if name == "found":
             if known.found is not None:
                 times.append((known.found, "found"))
+        elif name == "reported":
+            if known.reported is not None:
+                times.append((known.reported, "reported"))
         elif name == "regraded":
             times += [(t, "regraded") for t, _ in known.gradings if t > anchor]
         else:

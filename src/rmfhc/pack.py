@@ -494,9 +494,9 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
                 problems.append(doc.problem((*where, "overrides", i), f"'{other}' is not another rule's id"))
         done_by = raw.done_by if raw.done_by is not None else (raw.duty,)
         for i, name in enumerate(done_by):
-            if name not in vocabulary.duties and name not in ("found", "regraded"):
+            if name not in vocabulary.duties and name not in ("found", "regraded", "reported"):
                 problems.append(doc.problem((*where, "done_by", i),
-                                            f"'{name}' is not a duty kind, 'found' or 'regraded'"))
+                                            f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'"))
         if raw.repeat is not None and Duration.parse(raw.repeat.every).unit is Unit.WORKING_DAYS:
             problems.append(doc.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days"))
         rules.append(Rule(
