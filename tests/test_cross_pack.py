@@ -12,7 +12,7 @@ from conftest import PACK_NAMES, PROTOCOLS, ROOT
 from rmfhc import load_protocol
 
 sys.path.insert(0, str(ROOT / "examples"))
-from cross_pack import CASES, run_case  # noqa: E402
+from cross_pack import CASES, run_case
 
 CASE_FILES = sorted(CASES.glob("*.json"))
 

@@ -45,7 +45,8 @@ def _construct_map(loader: _Loader, node: MappingNode) -> Iterator[dict[Any, Any
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, Hashable):
-            loader.duplicates.append((key_node.start_mark, "a key must be a plain word, not a list or mapping"))
+            message = "a key must be a plain word, not a list or mapping"
+            loader.duplicates.append((key_node.start_mark, message))
             continue
         if key in data:
             loader.duplicates.append((key_node.start_mark, f"the key '{key}' appears twice in this mapping"))
@@ -61,8 +62,8 @@ def _construct_seq(loader: _Loader, node: SequenceNode) -> Iterator[list[Any]]:
     loader.positions[id(data)] = (node.start_mark, [child.start_mark for child in node.value])
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[arg-type]
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
 @dataclass

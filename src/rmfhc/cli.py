@@ -162,8 +162,10 @@ def _cmd_test(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     if args.what == "evaluation":
         schema = Evaluation.json_schema()
+    elif args.what == "history":
+        schema = History.model_json_schema()
     else:
-        schema = {"history": History, "pack": PackSpec}[args.what].model_json_schema(by_alias=True)
+        schema = PackSpec.model_json_schema(by_alias=True)
     print(json.dumps(schema, indent=2))
     return 0
 

@@ -20,13 +20,13 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, rrule
 from pydantic import TypeAdapter
 
 from .conditions import Trace
-from .dates import LONDON, Duration, Unit, add, age_on, local_datetime, subtract
+from .dates import LONDON, Unit, add, age_on, local_datetime, subtract
 from .errors import EvaluationError, RmfhcError
 from .models import RISK_ORDER, Child, Episode, EpisodeKind, History, RiskLevel
 from .pack import Check, ClockFrom, DeadlineKind, Pack, Role, Rule, Source
@@ -154,8 +154,8 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        data: dict[str, Any] = _ADAPTER.dump_python(self, mode="json")
-        return _local_times(data)
+        data: dict[str, Any] = _local_times(_ADAPTER.dump_python(self, mode="json"))
+        return data
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Evaluation:
@@ -329,7 +329,8 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
 
 
 _MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
-_FREQ = {Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
+_FREQ: dict[Unit, Literal[0, 1, 2, 3, 4, 5, 6]] = {
+    Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
 
 
 def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
@@ -369,6 +370,14 @@ def _due(rule: Rule, required_at: datetime, pack: Pack) -> datetime | None:
         return None
     assert deadline.within is not None
     return add(required_at, deadline.within, pack.office_hours)
+
+
+def _first_done(rule: Rule, known: _Known, anchor: datetime) -> tuple[datetime, str] | None:
+    """The first event at or after the clock started that does a one-off duty."""
+    if len(rule.done_by) == 1 and rule.duty in rule.done_by:
+        events = known.events.get(rule.duty)
+        return next((e for e in events if e[0] >= anchor), None) if events else None
+    return next((e for e in _done_times(rule, known, anchor) if e[0] >= anchor), None)
 
 
 def _done_times(rule: Rule, known: _Known, anchor: datetime) -> list[tuple[datetime, str]]:
@@ -461,6 +470,11 @@ def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, 
     first = anchor if rule.clock.after is None else add(anchor, rule.clock.after, pack.office_hours)
     if rule.clock.if_still_missing and not known.missing_at(first):
         return duties, []
+    if rule.repeat is None:  # the common case, kept short: one occurrence
+        if first > as_of:
+            return duties, [_upcoming(rule, known, 1, first, rule.clock.if_still_missing, pack)]
+        done = _first_done(rule, known, anchor)
+        return [_duty(rule, known, 1, first, anchor, done, facts, as_of, pack, explain)], []
     done_times = _done_times(rule, known, anchor)
     used = 0
     while_missing = rule.repeat is not None and rule.repeat.while_missing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import json
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Self
 
@@ -162,7 +163,7 @@ class History(_Model):
             if episode.last_seen_at.date() < self.child.date_of_birth:
                 raise ValueError(f"episode '{episode.id}' is before the child's date of birth")
         ordered = sorted(self.episodes, key=lambda e: e.last_seen_at)
-        for earlier, later in zip(ordered, ordered[1:], strict=False):
+        for earlier, later in pairwise(ordered):
             if earlier.found_at is None or earlier.found_at > later.last_seen_at:
                 raise ValueError(
                     f"episodes '{earlier.id}' and '{later.id}' overlap: '{later.id}' starts before "

@@ -62,7 +62,7 @@ class ScenarioSpec(_Spec):
 class ScenarioFile(_Spec):
     protocol: str
     histories: dict[str, Any] = Field(default_factory=dict)
-    scenarios: tuple[ScenarioSpec, ...] = Field(min_length=1)
+    scenarios: tuple[ScenarioSpec, ...]
 
 
 @dataclass
@@ -78,9 +78,7 @@ class Result:
 
 
 def _same_instant(expected: Any, actual: datetime | None) -> bool:
-    if isinstance(expected, datetime) and actual is not None:
-        return expected == actual
-    return expected == actual
+    return bool(expected == actual)
 
 
 def _fmt(value: Any) -> str:
@@ -168,7 +166,7 @@ def _problems(document: _yaml.Document, error: ValidationError) -> list[Problem]
             message, loc = f"'{loc[-1]}' is required here", loc[:-1]
         elif item["type"] == "timezone_aware":
             message = "this timestamp has no UTC offset; add Z or +01:00"
-        problems.append(document.problem(loc, message))
+        problems.append(document.problem(loc, message, value=item["type"] not in ("extra_forbidden", "missing")))
     return problems
 
 
@@ -182,6 +180,8 @@ def run_file(path: str | Path) -> list[Result]:
         spec = ScenarioFile.model_validate(document.data)
     except ValidationError as error:
         raise ScenarioError("\n".join(str(p) for p in _problems(document, error))) from None
+    if not spec.scenarios:
+        raise ScenarioError(str(document.problem(("scenarios",), "a scenario file needs at least one scenario")))
     protocol = spec.protocol
     relative = path.parent / protocol
     pack = load_protocol(relative if relative.suffix in (".yaml", ".yml") and relative.exists()
@@ -190,7 +190,7 @@ def run_file(path: str | Path) -> list[Result]:
     for index, scenario in enumerate(spec.scenarios):
         line = document.locate(("scenarios", index))[0]
         raw = scenario.history
-        where = ("scenarios", index, "history")
+        where: tuple[str | int, ...] = ("scenarios", index, "history")
         if isinstance(raw, str):
             if raw not in spec.histories:
                 raise ScenarioError(str(document.problem(where, f"no history called '{raw}' in `histories`")))
