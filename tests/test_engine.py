@@ -260,3 +260,26 @@ def test_results_are_in_utc_order_even_in_the_repeated_october_hour(pack: Pack) 
     times = [d.required_at.astimezone(UTC) for d in result.duties]
     assert times == sorted(times)
     assert duties(result, "sd-in-care")[0].state is DutyState.STOOD_DOWN
+
+
+def test_a_scenario_can_assert_escalation_steps(pack: Pack, tmp_path: Path) -> None:
+    from rmfhc.scenarios import run_file
+
+    (tmp_path / "s.yaml").write_text(f"""
+protocol: {pack.path}
+scenarios:
+  - name: interview reminder active a minute after two weeks past due
+    as_of: "2026-11-20T12:01:00Z"
+    history:
+      child: {{date_of_birth: "2011-05-02"}}
+      episodes: [{{id: E1, kind: missing, last_seen_at: "2026-11-02T09:00:00Z", found_at: "2026-11-03T12:00:00Z"}}]
+    expect:
+      duties:
+        - rule: interview
+          escalation:
+            - {{at: "2026-11-20T12:00:00Z", state: active, to: [tm]}}
+            - {{at: "2026-12-04T12:00:00Z", state: active}}
+""", encoding="utf-8")
+    [result] = run_file(tmp_path / "s.yaml")
+    assert result.status == "FAIL"
+    assert result.failures == ["interview (6): escalation step 2 state: expected active, got pending"]

@@ -174,6 +174,7 @@ class CheckSpec(_Spec):
     episodes: tuple[EpisodeKind, ...] | None = None
     when: Any
     source: Citation
+    also_cites: tuple[Citation, ...] = ()
     interpretation: str | None = None
 
 
@@ -307,6 +308,7 @@ class Check:
     when: Condition
     source: Source
     interpretation: str | None
+    also_cites: tuple[Source, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,7 +532,8 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             problems.append(doc.problem((*where, "when"), "a check needs a condition"))
         checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,
                             None if raw_check.episodes is None else frozenset(raw_check.episodes),
-                            condition, Source.of(raw_check.source), raw_check.interpretation))
+                            condition, Source.of(raw_check.source), raw_check.interpretation,
+                            tuple(Source.of(c) for c in raw_check.also_cites)))
 
     hours = spec.office_hours
     office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),

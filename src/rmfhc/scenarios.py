@@ -22,6 +22,12 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ExpectedEscalation(_Spec):
+    at: AwareDatetime | None = None
+    state: str | None = None
+    to: tuple[str, ...] | None = None
+
+
 class ExpectedDuty(_Spec):
     rule: str
     episode: str | None = None
@@ -31,6 +37,7 @@ class ExpectedDuty(_Spec):
     state: str | None = None
     done_at: AwareDatetime | None = None
     roles: tuple[str, ...] | None = None
+    escalation: tuple[ExpectedEscalation, ...] | None = None
 
 
 class ExpectedUpcoming(_Spec):
@@ -102,6 +109,17 @@ def _match_duty(expected: ExpectedDuty, duty: Duty) -> list[str]:
         diffs.append(f"done_at: expected {_fmt(expected.done_at)}, got {_fmt(duty.done_at)}")
     if expected.roles is not None and set(expected.roles) != {r.key for r in duty.roles}:
         diffs.append(f"roles: expected {sorted(expected.roles)}, got {sorted(r.key for r in duty.roles)}")
+    if expected.escalation is not None:
+        if len(expected.escalation) != len(duty.escalation):
+            diffs.append(f"escalation: expected {len(expected.escalation)} steps, got {len(duty.escalation)}")
+        for number, (want, step) in enumerate(zip(expected.escalation, duty.escalation, strict=False), start=1):
+            if want.at is not None and want.at != step.at:
+                diffs.append(f"escalation step {number} at: expected {_fmt(want.at)}, got {_fmt(step.at)}")
+            if want.state is not None and want.state != step.state.value:
+                diffs.append(f"escalation step {number} state: expected {want.state}, got {step.state.value}")
+            if want.to is not None and set(want.to) != {r.key for r in step.to}:
+                diffs.append(f"escalation step {number} to: expected {sorted(want.to)}, "
+                             f"got {sorted(r.key for r in step.to)}")
     return diffs
 
 
