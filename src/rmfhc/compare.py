@@ -158,8 +158,10 @@ def describe_roles(roles: Iterable[Role]) -> str:
 
 
 def _describe_step(rule: Rule, step: EscalationStep) -> str:
-    base = "became required" if rule.deadline.kind is DeadlineKind.AS_SOON_AS_POSSIBLE else "the deadline"
-    return f"{step.after} after {base}, to {describe_roles(step.to)}: {_plain(step.action)}"
+    # With no fixed deadline, the engine counts escalation from when the duty became required.
+    base = "it became required" if rule.deadline.kind is DeadlineKind.AS_SOON_AS_POSSIBLE else "the deadline"
+    when = f"at {base.replace('it became', 'becoming')}" if step.after.amount == 0 else f"{step.after} after {base}"
+    return f"{when}, to {describe_roles(step.to)}: {_plain(step.action)}"
 
 
 def describe_escalation(rule: Rule) -> str:
@@ -500,7 +502,7 @@ def _text_width() -> int:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text.replace("`", ""), width, break_on_hyphens=False) or [""]
+    return textwrap.wrap(text.replace("`", ""), width) or [""]
 
 
 def _text_table(table: _Table, width: int) -> list[str]:
@@ -711,16 +713,20 @@ def _core_facets(rule: Rule) -> list[_Facet]:
 
 
 def _rule_facets(pack: Pack) -> dict[str, list[_Facet]]:
-    """Every rule's facets, by id. `overrides` names other rules by id, so it is compared by their content."""
-    core = {rule.id: _core_facets(rule) for rule in pack.rules}
-    titles = {rule.id: _plain(rule.title) for rule in pack.rules}
-    facets = {}
-    for rule in pack.rules:
-        targets = sorted(rule.overrides, key=lambda other: titles[other])
-        key = tuple(sorted(repr(tuple(f.key for f in core[other])) for other in targets))
-        text = "; ".join(titles[other] for other in targets) or _NONE
-        facets[rule.id] = [*core[rule.id], _Facet("overrides", key, text)]
-    return facets
+    """Every rule's facets, by id (overrides aside: they name rules by id, see `_overrides_change`)."""
+    return {rule.id: _core_facets(rule) for rule in pack.rules}
+
+
+def _overrides_change(a: Pack, b: Pack, x: str, y: str, same: Mapping[str, str]) -> FieldChange | None:
+    """`overrides` compared through the matching: the rules it names in `a` must be those it names in `b`."""
+    before, after = a.rule(x).overrides, b.rule(y).overrides
+    if sorted(same.get(other, "") for other in before) == sorted(after):
+        return None
+
+    def titles(pack: Pack, ids: Iterable[str]) -> str:
+        return "; ".join(sorted(f"{_plain(pack.rule(i).title)} ({i})" for i in ids)) or _NONE
+
+    return FieldChange(field="overrides", before=titles(a, before), after=titles(b, after))
 
 
 def _check_facets(pack: Pack) -> dict[str, list[_Facet]]:
@@ -758,10 +764,10 @@ def _similarity(a: list[_Facet], b: list[_Facet], same_id: bool) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Matching:
-    pairs: list[tuple[str, str]]  # changed: (id in a, id in b)
+    same: list[tuple[str, str]]  # identical content: (id in a, id in b)
+    pairs: list[tuple[str, str]]  # changed
     removed: list[str]
     added: list[str]
-    renamed: list[tuple[str, str]]
 
 
 def _group(facets: dict[str, list[_Facet]]) -> dict[str, list[str]]:
@@ -774,7 +780,7 @@ def _group(facets: dict[str, list[_Facet]]) -> dict[str, list[str]]:
 
 def _match(a: dict[str, list[_Facet]], b: dict[str, list[_Facet]], by_kind: bool) -> _Matching:
     """Match rules of two packs: identical content first (whatever the ids), then the most similar pairs."""
-    renamed: list[tuple[str, str]] = []
+    same: list[tuple[str, str]] = []
     left, right = list(a), list(b)
     by_print: dict[str, list[str]] = {}
     for rule_id in right:
@@ -787,8 +793,7 @@ def _match(a: dict[str, list[_Facet]], b: dict[str, list[_Facet]], by_kind: bool
             twins.remove(twin)
             left.remove(rule_id)
             right.remove(twin)
-            if twin != rule_id:
-                renamed.append((rule_id, twin))
+            same.append((rule_id, twin))
     groups_a = _group({k: a[k] for k in left}) if by_kind else {"": left}
     groups_b = _group({k: b[k] for k in right}) if by_kind else {"": right}
     pairs: list[tuple[str, str]] = []
@@ -802,9 +807,9 @@ def _match(a: dict[str, list[_Facet]], b: dict[str, list[_Facet]], by_kind: bool
                 used.update((x, y))
     paired_a = {x for x, _ in pairs}
     paired_b = {y for _, y in pairs}
-    return _Matching(pairs=sorted(pairs, key=lambda p: right.index(p[1])),
+    return _Matching(same=same, pairs=sorted(pairs, key=lambda p: right.index(p[1])),
                      removed=[x for x in left if x not in paired_a],
-                     added=[y for y in right if y not in paired_b], renamed=renamed)
+                     added=[y for y in right if y not in paired_b])
 
 
 def _rule_ref(pack: Pack, rule_id: str) -> RuleRef:
@@ -873,13 +878,15 @@ def diff_packs(a: Pack, b: Pack, label_a: str | None = None, label_b: str | None
     rules = _match(facets_a, facets_b, by_kind=True)
     checks_a, checks_b = _check_facets(a), _check_facets(b)
     checks = _match(checks_a, checks_b, by_kind=False)
-    changed = tuple(RuleChange(before=_rule_ref(a, x), after=_rule_ref(b, y),
-                               changes=_changes(facets_a[x], facets_b[y])) for x, y in rules.pairs)
+    changed = _rule_changes(a, b, rules, facets_a, facets_b)
     checks_changed = tuple(RuleChange(before=_check_ref(a, x), after=_check_ref(b, y),
                                       changes=_changes(checks_a[x], checks_b[y])) for x, y in checks.pairs)
     settings = _settings(a, b)
-    differs = bool(rules.pairs or rules.added or rules.removed or checks.pairs or checks.added
+    differs = bool(changed or rules.added or rules.removed or checks_changed or checks.added
                    or checks.removed or settings)
+    changed_ids = {(c.before.id, c.after.id) for c in changed}
+    renamed = [(x, y) for x, y in rules.same if x != y and (x, y) not in changed_ids]
+    renamed += [(x, y) for x, y in checks.same if x != y]
     return PackDiff(
         a=label_a or a.id, b=label_b or b.id, equivalent=not differs,
         added=_entries(b, rules.added, facets_b, _rule_ref),
@@ -887,7 +894,23 @@ def diff_packs(a: Pack, b: Pack, label_a: str | None = None, label_b: str | None
         changed=changed, checks_added=_entries(b, checks.added, checks_b, _check_ref),
         checks_removed=_entries(a, checks.removed, checks_a, _check_ref), checks_changed=checks_changed,
         settings=settings, metadata=_metadata(a, b),
-        renamed=tuple(Renamed(before=x, after=y) for x, y in rules.renamed + checks.renamed))
+        renamed=tuple(Renamed(before=x, after=y) for x, y in renamed))
+
+
+def _rule_changes(a: Pack, b: Pack, rules: _Matching, facets_a: dict[str, list[_Facet]],
+                  facets_b: dict[str, list[_Facet]]) -> tuple[RuleChange, ...]:
+    """Matched rules whose content differs, in `b`'s order; `overrides` is compared through the matching."""
+    corresponding = dict(rules.same + rules.pairs)
+    order = {rule.id: i for i, rule in enumerate(b.rules)}
+    changed = []
+    for x, y in sorted(rules.same + rules.pairs, key=lambda pair: order[pair[1]]):
+        changes = list(_changes(facets_a[x], facets_b[y]))
+        overrides = _overrides_change(a, b, x, y, corresponding)
+        if overrides is not None:
+            changes.append(overrides)
+        if changes:
+            changed.append(RuleChange(before=_rule_ref(a, x), after=_rule_ref(b, y), changes=tuple(changes)))
+    return tuple(changed)
 
 
 def _ref_line(ref: RuleRef) -> str:
@@ -1228,7 +1251,7 @@ def load_at_revision(path: Path, rev: str, label: str | None = None) -> Pack:
 
 
 def load_pack_ref(ref: str) -> Pack:
-    """A pack from a name (`dorset`), a path, or `PATH@REV` / `NAME@REV` for a git revision."""
+    """A pack from a name, a path, or `PATH@REV` / `NAME@REV` for a git revision (git show REV:PATH)."""
     if Path(ref).is_file() or "@" not in ref:
         return load_protocol(ref)
     where, rev = ref.rsplit("@", 1)
