@@ -173,6 +173,40 @@ def test_added_and_removed_rules_by_duty(tmp_path: Path) -> None:
     assert [e.rule.duty for e in back.removed] == ["inform_social_worker"] and not back.added
 
 
+OVERRIDING_RULE = """\
+  - id: {id}
+    duty: strategy_discussion
+    title: Strategy discussion for a child in care placed outside the area
+    when: {{child.looked_after: true, child.placed_outside_area: true}}
+    clock: {{from: reported}}
+    due: within 24 hours
+    roles: [sw]
+    overrides: [{target}]
+    source: {{section: "1.2", quote: A joint strategy meeting is arranged.}}
+"""
+
+
+def test_overrides_are_compared_through_the_matching_not_by_id(tmp_path: Path) -> None:
+    base = _small_pack(tmp_path / "a", "small", 24, OVERRIDING_RULE.format(id="joint", target="strategy-child-in-care"))
+    text = Path(base.path).read_text(encoding="utf-8")
+    renamed = _copy_beside_vocabulary(tmp_path / "b", text.replace("strategy-child-in-care", "in-care")
+                                      .replace("id: joint", "id: joint-meeting"), "small.yaml")
+    assert diff_packs(base, load_protocol(renamed)).equivalent
+
+    # The overridden rule's deadline changes: one change, not a second one on the rule that overrides it.
+    longer = _copy_beside_vocabulary(tmp_path / "c", text.replace("within 24 hours\n    roles: [tm]",
+                                                                  "within 48 hours\n    roles: [tm]"), "small.yaml")
+    result = diff_packs(base, load_protocol(longer))
+    assert [(c.after.id, [f.field for f in c.changes]) for c in result.changed] == [
+        ("strategy-child-in-care", ["deadline"])]
+
+    # The overriding rule stops overriding: that is a change.
+    free = _copy_beside_vocabulary(tmp_path / "d", text.replace("    overrides: [strategy-child-in-care]\n", ""),
+                                   "small.yaml")
+    result = diff_packs(base, load_protocol(free))
+    assert [(c.after.id, [f.field for f in c.changes]) for c in result.changed] == [("joint", ["overrides"])]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # rmfhc diff PATH@REV
 

@@ -15,7 +15,7 @@ from .dates import LONDON
 from .errors import PackError, RmfhcError
 from .evaluate import Duty, Evaluation, evaluate
 from .models import History, read_history
-from .pack import PackSpec, load_protocol, validate_pack
+from .pack import PackSpec, is_vocabulary, load_protocol, load_vocabulary, validate_pack
 from .scenarios import Result, run_files
 
 
@@ -107,6 +107,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.packs:
         try:
+            if is_vocabulary(path):
+                vocabulary = load_vocabulary(path)
+                print(f"{path}: ok (vocabulary: {len(vocabulary.duties)} duty kinds, {len(vocabulary.roles)} roles)")
+                continue
             pack = validate_pack(path)
         except PackError as error:
             failed += 1

@@ -110,7 +110,7 @@ def _clock_fields(rule: Rule) -> dict[str, str]:
 def describe_clock(rule: Rule) -> str:
     """What starts the rule's clock, with any delay and the still-missing test, in plain words."""
     clock = rule.clock
-    text = _CLOCK_WORDS[clock.start].format(**_clock_fields(rule))
+    text = _CLOCK_WORDS.get(clock.start, str(clock.start)).format(**_clock_fields(rule))
     if clock.after is not None:
         text = f"{clock.after} after {text.removeprefix('when ').removeprefix('at ')}"
     if clock.if_still_missing:
@@ -120,7 +120,7 @@ def describe_clock(rule: Rule) -> str:
 
 def _short_clock(rule: Rule) -> str:
     clock = rule.clock
-    text = _CLOCK_SHORT[clock.start].format(**_clock_fields(rule))
+    text = _CLOCK_SHORT.get(clock.start, str(clock.start)).format(**_clock_fields(rule))
     if clock.after is not None:
         text = f"{clock.after} after {text}"
     return text + (", if still missing" if clock.if_still_missing else "")
@@ -439,10 +439,10 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; background: #fff; }
 th, td { border: 1px solid #d0d7de; padding: 0.35rem 0.5rem; vertical-align: top; text-align: left; }
 thead th { background: #e8eef5; position: sticky; top: 0; }
-tbody th { background: #f3f5f7; font-weight: 600; white-space: nowrap; }
+tbody th { background: #f3f5f7; font-weight: 600; }
 table.duty, table.overview { min-width: 1100px; table-layout: fixed; }
-table.duty tbody th { width: 8.5rem; }
-table.overview tbody th { width: 16rem; white-space: normal; }
+table.duty tbody th { width: 8.5rem; white-space: nowrap; }
+table.overview tbody th { width: 16rem; }
 td p { margin: 0 0 0.35rem; }
 td p:last-child { margin-bottom: 0; }
 .muted { color: #6e7781; font-style: italic; }
@@ -1152,7 +1152,12 @@ def diff_behaviour(a: Pack, b: Pack, histories: Mapping[str, History] | Sequence
     reports = []
     for label, history in _labelled(histories):
         runner = _Runner(a, b, history, label)
-        instants = [_utc(as_of)] if as_of is not None else runner.instants(horizon)
+        if as_of is None:
+            instants = runner.instants(horizon)
+        else:
+            # Before the history starts neither pack can require anything: nothing to compare.
+            started = as_of >= history.ordered_episodes()[0].last_seen_at
+            instants = [_utc(as_of)] if started else []
         found = _differences(runner, instants, labels)
         found.sort(key=lambda d: (_utc(d.at), _utc(d.duty.required_at), d.duty.episode, d.duty.duty,
                                   d.only_in))
@@ -1172,11 +1177,12 @@ def render_behaviour(diff: BehaviourDiff) -> str:
     when = f"as of {_when(diff.as_of)}" if diff.as_of else "at every instant where either output changes"
     out = [f"Behaviour of a: {diff.a} and b: {diff.b}, {when}"]
     for report in diff.histories:
+        checked = (f"{report.instants} instant{'s' if report.instants != 1 else ''} checked" if report.instants
+                   else "the history had not started")
         if not report.differs:
-            out.append(f"{report.history}: no differences ({report.instants} instants checked)")
+            out.append(f"{report.history}: no differences ({checked})")
             continue
-        out.append(f"{report.history}: {len(report.differences)} differences "
-                   f"({report.instants} instants checked)")
+        out.append(f"{report.history}: {len(report.differences)} differences ({checked})")
         current = None
         for item in report.differences:
             if item.at != current:

@@ -283,13 +283,12 @@ def _episode_facts(known: _Known, child: Child, base: dict[str, Any], pack: Pack
 def _count_triggers(rule: Rule, episodes: list[_Known]) -> set[str]:
     """Ids of episodes that start this rule's count clock (the Nth episode within the rolling window)."""
     clock = rule.clock
-    assert clock.within is not None
     starts = [k.last_seen for k in episodes if k.episode.kind in rule.episodes]
     ids = [k.episode.id for k in episodes if k.episode.kind in rule.episodes]
     triggered: list[int] = []
     for i, start in enumerate(starts):
-        window_start = subtract(start, clock.within)
-        first = bisect_left(starts, window_start, 0, i + 1)
+        # No window: every episode so far counts.
+        first = 0 if clock.within is None else bisect_left(starts, subtract(start, clock.within), 0, i + 1)
         if i + 1 - first < clock.count:
             continue
         if not clock.retrigger_each_episode and any(j >= first for j in triggered):
@@ -328,6 +327,7 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
     return moment.astimezone(UTC) if moment is not None and moment <= as_of else None
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 _MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
 _FREQ: dict[Unit, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
@@ -473,7 +473,7 @@ def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, 
     if rule.repeat is None:  # the common case, kept short: one occurrence
         if first > as_of:
             return duties, [_upcoming(rule, known, 1, first, rule.clock.if_still_missing, pack)]
-        done = _first_done(rule, known, anchor)
+        done = _first_done(rule, known, _EARLIEST if rule.counts_earlier_events else anchor)
         return [_duty(rule, known, 1, first, anchor, done, facts, as_of, pack, explain)], []
     done_times = _done_times(rule, known, anchor)
     used = 0
@@ -486,7 +486,7 @@ def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, 
         if required_at > as_of:
             still = rule.clock.if_still_missing or (occurrence > 1 and while_missing)
             return duties, [_upcoming(rule, known, occurrence, required_at, still, pack)]
-        lower = anchor if occurrence == 1 else required_at
+        lower = (_EARLIEST if rule.counts_earlier_events else anchor) if occurrence == 1 else required_at
         index = next((i for i in range(used, len(done_times)) if done_times[i][0] >= lower), None)
         done = None
         if index is not None:

@@ -139,6 +139,7 @@ class RuleSpec(_Spec):
     clock: ClockSpec
     due: str
     stands_down_when_found: bool = False
+    counts_earlier_events: bool = False
     roles: tuple[str, ...] = Field(min_length=1)
     escalation: tuple[EscalationSpec, ...] = ()
     source: Citation
@@ -286,6 +287,7 @@ class Rule:
     clock: Clock
     deadline: Deadline
     stands_down_when_found: bool
+    counts_earlier_events: bool
     roles: tuple[Role, ...]
     escalation: tuple[EscalationStep, ...]
     source: Source
@@ -408,6 +410,11 @@ def _read_vocabulary(path: str) -> Vocabulary:
     return Vocabulary(dict(data["duties"]), dict(data["roles"]))
 
 
+def is_vocabulary(path: str | Path) -> bool:
+    """True for a vocabulary file (protocols/vocabulary.yaml) rather than a pack."""
+    return Path(path).name == "vocabulary.yaml"
+
+
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     """Read protocols/vocabulary.yaml (or the file given)."""
     if path is None:
@@ -505,6 +512,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
             when=condition, clock=_clock(raw.clock), deadline=Deadline.parse(raw.due),
             stands_down_when_found=raw.stands_down_when_found,
+            counts_earlier_events=raw.counts_earlier_events,
             roles=role_refs(raw.roles, (*where, "roles")),
             escalation=tuple(
                 EscalationStep(Duration.parse(step.after), role_refs(step.to, (*where, "escalation", i, "to")),
@@ -550,7 +558,7 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
                     vocabulary: Vocabulary) -> list[Problem]:
     problems = []
     needs = {ClockFrom.RISK_GRADED: ("levels",), ClockFrom.DUTY_DONE: ("duty",),
-             ClockFrom.EPISODE_COUNT: ("count", "within")}.get(clock.from_, ())
+             ClockFrom.EPISODE_COUNT: ("count",)}.get(clock.from_, ())
     only = {"levels": ClockFrom.RISK_GRADED, "duty": ClockFrom.DUTY_DONE, "count": ClockFrom.EPISODE_COUNT,
             "within": ClockFrom.EPISODE_COUNT, "retrigger": ClockFrom.EPISODE_COUNT}
     for key in needs:
