@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
 from pathlib import Path
@@ -82,8 +82,7 @@ _CLOCK_WORDS: dict[ClockFrom, str] = {
     ClockFrom.FOUND: "when found or returned",
     ClockFrom.FOUND_REPORT_RECEIVED: "when the found report reaches children's services",
     ClockFrom.DUTY_DONE: "when `{duty}` is first done",
-    ClockFrom.EPISODE_COUNT: ("at the start of the episode that makes {count} episodes within {within} "
-                              "({retrigger})"),
+    ClockFrom.EPISODE_COUNT: "at the start of the episode that makes {count} episodes {window} ({retrigger})",
     ClockFrom.PLACEMENT_STARTED: "when the placement started",
     ClockFrom.BECAME_LOOKED_AFTER: "when the child became looked after",
 }
@@ -94,7 +93,7 @@ _CLOCK_SHORT: dict[ClockFrom, str] = {
     ClockFrom.FOUND: "found",
     ClockFrom.FOUND_REPORT_RECEIVED: "found report",
     ClockFrom.DUTY_DONE: "`{duty}` done",
-    ClockFrom.EPISODE_COUNT: "{count} episodes in {within}",
+    ClockFrom.EPISODE_COUNT: "{count} episodes {window}",
     ClockFrom.PLACEMENT_STARTED: "placement start",
     ClockFrom.BECAME_LOOKED_AFTER: "became looked after",
 }
@@ -103,7 +102,8 @@ _CLOCK_SHORT: dict[ClockFrom, str] = {
 def _clock_fields(rule: Rule) -> dict[str, str]:
     clock = rule.clock
     return {"levels": " or ".join(sorted(level.value for level in clock.levels)),
-            "duty": clock.duty or "", "count": str(clock.count), "within": str(clock.within),
+            "duty": clock.duty or "", "count": str(clock.count),
+            "window": "in the whole history" if clock.within is None else f"within {clock.within}",
             "retrigger": "each such episode" if clock.retrigger_each_episode else "once per window"}
 
 
@@ -135,20 +135,27 @@ def describe_conditions(rule: Rule) -> str:
     return text
 
 
+def _describe_repeat(rule: Rule) -> str:
+    repeat = rule.repeat
+    if repeat is None:
+        return "no"
+    words = f"repeats every {repeat.every}"
+    words += f" for {repeat.until}" if repeat.until is not None else ""
+    words += f", at most {repeat.count} times" if repeat.count is not None else ""
+    return words + (" while still missing" if repeat.while_missing else "")
+
+
 def describe_deadline(rule: Rule) -> str:
     """The deadline as written, with stand-down, recurrence and what discharges it where they apply."""
     parts = [rule.deadline.text]
     if rule.stands_down_when_found:
         parts.append("stands down if found first")
     if rule.repeat is not None:
-        repeat = rule.repeat
-        words = f"repeats every {repeat.every}"
-        words += f" for {repeat.until}" if repeat.until is not None else ""
-        words += f", at most {repeat.count} times" if repeat.count is not None else ""
-        words += " while still missing" if repeat.while_missing else ""
-        parts.append(words)
+        parts.append(_describe_repeat(rule))
     if rule.done_by != frozenset({rule.duty}):
         parts.append("done by " + ", ".join(f"`{name}`" for name in sorted(rule.done_by)))
+    if rule.counts_earlier_events:
+        parts.append("an event before the clock started also counts")
     return "; ".join(parts)
 
 
@@ -676,40 +683,70 @@ def _role_key(roles: Iterable[Role]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted({(_plain(role.title), role.role) for role in roles}))
 
 
-def _clock_key(rule: Rule) -> object:
-    c = rule.clock
-    return (c.start, c.after, c.if_still_missing, tuple(sorted(c.levels)), c.duty, c.count, c.within,
-            c.retrigger_each_episode)
+def _normal(value: object) -> object:
+    """A value with sets sorted, so that equal content gives an equal repr."""
+    if isinstance(value, frozenset | set):
+        return tuple(sorted((_normal(v) for v in value), key=repr))
+    if isinstance(value, tuple | list):
+        return tuple(_normal(v) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, *(_normal(getattr(value, f.name)) for f in fields(value)))
+    return value
+
+
+def _other_facets(item: object, handled: frozenset[str]) -> list[_Facet]:
+    """Facets for fields of a compiled rule or check that this module does not describe yet.
+
+    The engine grows; a field added to `Rule` or `Check` still counts as a difference, shown as the value.
+    """
+    assert is_dataclass(item)
+    return [_Facet(f.name.replace("_", " "), repr(_normal(getattr(item, f.name))), str(getattr(item, f.name)))
+            for f in fields(item) if f.name not in handled]
+
+
+_RULE_FIELDS = frozenset({
+    "id", "refs", "duty", "title", "episodes", "when", "clock", "deadline", "stands_down_when_found",
+    "counts_earlier_events", "roles", "escalation", "source", "also_cites", "interpretation", "overrides",
+    "done_by", "repeat", "facts_read"})
+_CHECK_FIELDS = frozenset({"id", "refs", "finding", "episodes", "when", "source", "also_cites", "interpretation"})
 
 
 def _core_facets(rule: Rule) -> list[_Facet]:
+    """Each aspect of a rule: a normalised key (ids of roles and layout never matter) and its words."""
     deadline = rule.deadline
-    repeat = rule.repeat
     steps = tuple(sorted((s.after.amount, str(s.after.unit), _role_key(s.to), _plain(s.action))
                          for s in rule.escalation))
-    cites = tuple(sorted((c.section, _plain(c.quote)) for c in rule.also_cites))
     return [
         _Facet("duty", rule.duty, rule.duty),
         _Facet("title", _plain(rule.title), _plain(rule.title)),
         _Facet("episodes", tuple(sorted(rule.episodes)), ", ".join(sorted(rule.episodes))),
         _Facet("conditions", _canonical(rule.when), rule.when.describe()),
-        _Facet("clock", _clock_key(rule), describe_clock(rule)),
+        _Facet("clock", repr(_normal(rule.clock)), describe_clock(rule)),
         _Facet("deadline", (deadline.kind, deadline.within), deadline.text),
-        _Facet("stands down when found", rule.stands_down_when_found, "yes" if rule.stands_down_when_found
-               else "no"),
-        _Facet("repeat", None if repeat is None else (repeat.every, repeat.until, repeat.count,
-                                                       repeat.while_missing),
-               describe_deadline(rule).partition("repeats ")[2].split(";")[0] or "no"),
+        _Facet("stands down when found", rule.stands_down_when_found, _yes(rule.stands_down_when_found)),
+        _Facet("counts earlier events", rule.counts_earlier_events,
+               _yes(rule.counts_earlier_events)),
+        _Facet("repeat", repr(_normal(rule.repeat)), _describe_repeat(rule)),
         _Facet("done by", tuple(sorted(rule.done_by)), ", ".join(sorted(rule.done_by))),
         _Facet("roles", _role_key(rule.roles), describe_roles(rule.roles)),
         _Facet("escalation", steps, describe_escalation(rule)),
         _Facet("section", rule.source.section, rule.source.section),
         _Facet("quote", _plain(rule.source.quote), _plain(rule.source.quote)),
-        _Facet("also cites", cites, "; ".join(f"{s}: {q}" for s, q in cites) or _NONE),
+        _cites(rule.also_cites),
         _Facet("interpretation", _plain(rule.interpretation or ""),
                _plain(rule.interpretation or "") or _NONE),
         _Facet("refs", tuple(sorted(rule.refs)), ", ".join(sorted(rule.refs)) or _NONE),
+        *_other_facets(rule, _RULE_FIELDS),
     ]
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _cites(cites: Iterable[Any]) -> _Facet:
+    pairs = tuple(sorted((c.section, _plain(c.quote)) for c in cites))
+    return _Facet("also cites", pairs, "; ".join(f"{s}: {q}" for s, q in pairs) or _NONE)
 
 
 def _rule_facets(pack: Pack) -> dict[str, list[_Facet]]:
@@ -739,9 +776,11 @@ def _check_facets(pack: Pack) -> dict[str, list[_Facet]]:
             _Facet("conditions", _canonical(check.when), check.when.describe()),
             _Facet("section", check.source.section, check.source.section),
             _Facet("quote", _plain(check.source.quote), _plain(check.source.quote)),
+            _cites(check.also_cites),
             _Facet("interpretation", _plain(check.interpretation or ""),
                    _plain(check.interpretation or "") or _NONE),
             _Facet("refs", tuple(sorted(check.refs)), ", ".join(sorted(check.refs)) or _NONE),
+            *_other_facets(check, _CHECK_FIELDS),
         ]
     return facets
 
