@@ -103,11 +103,18 @@ class Condition:
     def describe(self) -> str:
         raise NotImplementedError
 
+    def predicate(self) -> Callable[[Facts], bool]:
+        """A closure equivalent to `holds`, built once: evaluation calls it for every rule and episode."""
+        return self.holds
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Always(Condition):
     def holds(self, facts: Facts) -> bool:
         return True
+
+    def predicate(self) -> Callable[[Facts], bool]:
+        return lambda facts: True
 
     def trace(self, facts: Facts, into: list[Trace]) -> bool:
         return True
@@ -129,6 +136,10 @@ class Leaf(Condition):
     def holds(self, facts: Facts) -> bool:
         return self.check(facts[self.fact])
 
+    def predicate(self) -> Callable[[Facts], bool]:
+        fact, check = self.fact, self.check
+        return lambda facts: check(facts[fact])
+
     def trace(self, facts: Facts, into: list[Trace]) -> bool:
         value = facts[self.fact]
         held = self.check(value)
@@ -149,6 +160,20 @@ class All(Condition):
     def holds(self, facts: Facts) -> bool:
         return all(part.holds(facts) for part in self.parts)
 
+    def predicate(self) -> Callable[[Facts], bool]:
+        parts = tuple(part.predicate() for part in self.parts)
+        if len(parts) == 2:
+            first, second = parts
+            return lambda facts: first(facts) and second(facts)
+
+        def every(facts: Facts) -> bool:
+            for part in parts:
+                if not part(facts):
+                    return False
+            return True
+
+        return every
+
     def trace(self, facts: Facts, into: list[Trace]) -> bool:
         return all([part.trace(facts, into) for part in self.parts])  # a list: trace every part
 
@@ -166,6 +191,17 @@ class AnyOf(Condition):
     def holds(self, facts: Facts) -> bool:
         return any(part.holds(facts) for part in self.parts)
 
+    def predicate(self) -> Callable[[Facts], bool]:
+        parts = tuple(part.predicate() for part in self.parts)
+
+        def some(facts: Facts) -> bool:
+            for part in parts:
+                if part(facts):
+                    return True
+            return False
+
+        return some
+
     def trace(self, facts: Facts, into: list[Trace]) -> bool:
         return any([part.trace(facts, into) for part in self.parts])
 
@@ -182,6 +218,10 @@ class Not(Condition):
 
     def holds(self, facts: Facts) -> bool:
         return not self.part.holds(facts)
+
+    def predicate(self) -> Callable[[Facts], bool]:
+        inner = self.part.predicate()
+        return lambda facts: not inner(facts)
 
     def trace(self, facts: Facts, into: list[Trace]) -> bool:
         return not self.part.trace(facts, into)
@@ -274,7 +314,11 @@ class _Compiler:
 def _check(test: str, expected: Any) -> Callable[[Any], bool]:
     # Unknown (None) values fail every test except equality with null.
     if test == "is":
-        return lambda value: value == expected if value is not None or expected is None else False
+        if expected is None:
+            return lambda value: value is None
+        if isinstance(expected, bool):
+            return lambda value: value is expected
+        return lambda value: value is not None and value == expected
     if test == "in":
         allowed = frozenset(expected)
         return lambda value: value is not None and value in allowed

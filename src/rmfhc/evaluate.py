@@ -559,7 +559,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     for index, known in enumerate(episodes):
         facts = _episode_facts(known, child, base, pack)
         kind: EpisodeKind = known.episode.kind
-        applicable = [rule for rule in pack.rules if kind in rule.episodes and rule.when.holds(facts)]
+        applicable = [rule for rule in pack.rules_by_kind[kind] if rule.applies(facts)]
         overridden = {other for rule in applicable for other in rule.overrides}
         for rule in applicable:
             if rule.id in overridden:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import lru_cache
@@ -297,6 +297,7 @@ class Rule:
     done_by: frozenset[str]
     repeat: Repeat | None
     facts_read: tuple[str, ...]
+    applies: Callable[[Mapping[str, Any]], bool]  # `when` compiled to a closure
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +335,7 @@ class Pack:
     authorities: frozenset[str]
     vocabulary: Vocabulary
     uses_locality: bool = field(default=False)
+    rules_by_kind: dict[EpisodeKind, tuple[Rule, ...]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -526,6 +528,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
                 None if raw.repeat.until is None else Duration.parse(raw.repeat.until),
                 raw.repeat.count, raw.repeat.while_missing),
             facts_read=condition.facts_read(),
+            applies=condition.predicate(),
         ))
 
     checks = []
@@ -550,7 +553,8 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
         problems.append(doc.problem(("office_hours", "closes"), "closing time must be after opening time"))
     pack = Pack(spec=spec, path=path, office_hours=office, roles=roles, rules=tuple(rules),
                 checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
-                vocabulary=vocabulary, uses_locality=uses_locality)
+                vocabulary=vocabulary, uses_locality=uses_locality,
+                rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind})
     return pack, problems
 
 
