@@ -167,7 +167,7 @@ class All(Condition):
             return lambda facts: first(facts) and second(facts)
 
         def every(facts: Facts) -> bool:
-            for part in parts:
+            for part in parts:  # noqa: SIM110 - a plain loop skips building a generator on every call
                 if not part(facts):
                     return False
             return True
@@ -195,7 +195,7 @@ class AnyOf(Condition):
         parts = tuple(part.predicate() for part in self.parts)
 
         def some(facts: Facts) -> bool:
-            for part in parts:
+            for part in parts:  # noqa: SIM110 - a plain loop skips building a generator on every call
                 if part(facts):
                     return True
             return False
