@@ -684,7 +684,9 @@ def _role_key(roles: Iterable[Role]) -> tuple[tuple[str, str], ...]:
 
 
 def _normal(value: object) -> object:
-    """A value with sets sorted, so that equal content gives an equal repr."""
+    """A value with sets sorted and closures blanked, so that equal content gives an equal repr."""
+    if callable(value) and not isinstance(value, type):
+        return "<compiled>"
     if isinstance(value, frozenset | set):
         return tuple(sorted((_normal(v) for v in value), key=repr))
     if isinstance(value, tuple | list):
@@ -698,16 +700,18 @@ def _other_facets(item: object, handled: frozenset[str]) -> list[_Facet]:
     """Facets for fields of a compiled rule or check that this module does not describe yet.
 
     The engine grows; a field added to `Rule` or `Check` still counts as a difference, shown as the value.
+    Callables are compiled forms of content compared elsewhere (`applies` is `when` as a closure).
     """
     assert is_dataclass(item)
-    return [_Facet(f.name.replace("_", " "), repr(_normal(getattr(item, f.name))), str(getattr(item, f.name)))
-            for f in fields(item) if f.name not in handled]
+    values = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in handled}
+    return [_Facet(name.replace("_", " "), repr(_normal(value)), str(value))
+            for name, value in values.items() if not callable(value)]
 
 
 _RULE_FIELDS = frozenset({
     "id", "refs", "duty", "title", "episodes", "when", "clock", "deadline", "stands_down_when_found",
     "counts_earlier_events", "roles", "escalation", "source", "also_cites", "interpretation", "overrides",
-    "done_by", "repeat", "facts_read"})
+    "done_by", "repeat", "facts_read", "applies"})
 _CHECK_FIELDS = frozenset({"id", "refs", "finding", "episodes", "when", "source", "also_cites", "interpretation"})
 
 
