@@ -145,3 +145,13 @@ def test_no_input_raises_anything_but_the_librarys_own_error(data: Any, name: st
 def test_any_as_of_gives_a_result_or_the_librarys_own_error(history: History, name: str, as_of: datetime) -> None:
     with contextlib.suppress(RmfhcError):
         evaluate(PACKS[name], history, as_of)
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.integers(0, 60 * 24 * 120))
+def test_the_fast_path_and_the_explained_path_agree(history: History, name: str, offset: int) -> None:
+    as_of = as_of_for(history, offset)
+    plain = evaluate(PACKS[name], history, as_of)
+    explained = evaluate(PACKS[name], history, as_of, explain=True)
+    for duty in explained.duties:
+        duty.explanation = None
+    assert plain == explained

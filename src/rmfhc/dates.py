@@ -64,6 +64,11 @@ class Duration:
     amount: int
     unit: Unit
 
+    @property
+    def elapsed(self) -> timedelta | None:
+        """The duration as elapsed time, for hours and minutes; None for calendar units."""
+        return _elapsed(self.amount, self.unit)
+
     @classmethod
     def parse(cls, text: str) -> Duration:
         """Read `N unit` (units: minutes, hours, days, calendar days, weeks, months, working days)."""
@@ -79,6 +84,15 @@ class Duration:
     def __str__(self) -> str:
         unit = str(self.unit)
         return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+
+@lru_cache(maxsize=256)
+def _elapsed(amount: int, unit: Unit) -> timedelta | None:
+    if unit is Unit.HOURS:
+        return timedelta(hours=amount)
+    if unit is Unit.MINUTES:
+        return timedelta(minutes=amount)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +164,10 @@ def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFI
     hour repeated in October; UTC instants always compare as instants.
     """
     unit, n = duration.unit, duration.amount
-    if unit is Unit.HOURS:
-        return start.astimezone(UTC) + timedelta(hours=n)
-    if unit is Unit.MINUTES:
-        return start.astimezone(UTC) + timedelta(minutes=n)
+    if unit is Unit.HOURS or unit is Unit.MINUTES:
+        elapsed = duration.elapsed
+        assert elapsed is not None
+        return (start if start.tzinfo is UTC else start.astimezone(UTC)) + elapsed
     if unit is Unit.WORKING_DAYS:
         day = working_days_after(start.astimezone(LONDON).date(), n, office)
         return _wall_to_utc(datetime.combine(day, office.closes))

@@ -328,6 +328,7 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+_NONE: set[str] = set()
 _MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
 _FREQ: dict[Unit, Literal[0, 1, 2, 3, 4, 5, 6]] = {
     Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
@@ -464,17 +465,43 @@ def _upcoming(rule: Rule, known: _Known, occurrence: int, at: datetime, still_mi
                     rule.deadline.text, _due(rule, at, pack), rule.source)
 
 
+def _one_off(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, Any], as_of: datetime, pack: Pack,
+             duties: list[Duty], upcoming: list[Upcoming]) -> None:
+    """The common case, a rule that does not repeat, kept to few calls: it runs for most rules and episodes."""
+    clock = rule.clock
+    if clock.after is None:
+        first = anchor
+    elif rule.after_elapsed is not None:
+        first = anchor + rule.after_elapsed
+    else:
+        first = add(anchor, clock.after, pack.office_hours)
+    found = known.found
+    if clock.if_still_missing and found is not None and found <= first:
+        return
+    if first > as_of:
+        upcoming.append(_upcoming(rule, known, 1, first, clock.if_still_missing, pack))
+        return
+    kind = rule.deadline.kind
+    if kind is DeadlineKind.WITHIN:
+        due: datetime | None = (first + rule.due_elapsed if rule.due_elapsed is not None
+                                else _due(rule, first, pack))
+    else:
+        due = first if kind is DeadlineKind.IMMEDIATELY else None
+    done = _first_done(rule, known, _EARLIEST if rule.counts_earlier_events else anchor)
+    done_at = done[0] if done is not None else None
+    state = _state(rule, known, due, done_at, as_of)
+    escalation = _escalation(rule, due or first, state, done_at, as_of, pack) if rule.escalation else ()
+    duties.append(Duty(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, 1, first, rule.deadline.text,
+                       due, state, done_at, done[1] if done else None, escalation, rule.source,
+                       rule.interpretation, {f: facts[f] for f in rule.facts_read}, None))
+
+
 def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, Any], as_of: datetime,
                   pack: Pack, explain: bool) -> tuple[list[Duty], list[Upcoming]]:
     duties: list[Duty] = []
     first = anchor if rule.clock.after is None else add(anchor, rule.clock.after, pack.office_hours)
     if rule.clock.if_still_missing and not known.missing_at(first):
         return duties, []
-    if rule.repeat is None:  # the common case, kept short: one occurrence
-        if first > as_of:
-            return duties, [_upcoming(rule, known, 1, first, rule.clock.if_still_missing, pack)]
-        done = _first_done(rule, known, _EARLIEST if rule.counts_earlier_events else anchor)
-        return [_duty(rule, known, 1, first, anchor, done, facts, as_of, pack, explain)], []
     done_times = _done_times(rule, known, anchor)
     used = 0
     while_missing = rule.repeat is not None and rule.repeat.while_missing
@@ -543,6 +570,7 @@ def evaluate(pack: Pack, history: History, as_of: datetime, *, explain: bool = F
 
 
 def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> Evaluation:
+    as_of = as_of.astimezone(UTC)  # every internal time is UTC: same-zone comparisons are cheap and exact
     ordered = history.ordered_episodes()
     if as_of < ordered[0].last_seen_at:
         raise EvaluationError(
@@ -551,8 +579,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     episodes = [_Known.at(e, n, as_of) for n, e in enumerate(ordered, start=1) if e.last_seen_at <= as_of]
     child = history.child
     base = _child_facts(child, pack)
-    counted = {rule.id: _count_triggers(rule, episodes) for rule in pack.rules
-               if rule.clock.start is ClockFrom.EPISODE_COUNT}
+    counted: dict[str, set[str]] = {}  # filled on first use: most count rules do not apply to most children
     duties: list[Duty] = []
     upcoming: list[Upcoming] = []
     findings = _history_findings(pack, history)
@@ -564,8 +591,13 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
         for rule in applicable:
             if rule.id in overridden:
                 continue
-            anchor = _anchor(rule, known, child, as_of, counted.get(rule.id, set()), index == 0)
+            if rule.clock.start is ClockFrom.EPISODE_COUNT and rule.id not in counted:
+                counted[rule.id] = _count_triggers(rule, episodes)
+            anchor = _anchor(rule, known, child, as_of, counted.get(rule.id, _NONE), index == 0)
             if anchor is None:
+                continue
+            if rule.repeat is None and not explain:
+                _one_off(rule, known, anchor, facts, as_of, pack, duties, upcoming)
                 continue
             new_duties, new_upcoming = _rule_results(rule, known, anchor, facts, as_of, pack, explain)
             duties += new_duties
@@ -574,7 +606,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     # All result times are UTC, so they sort as instants.
     duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
     upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
-    return Evaluation(pack.id, as_of.astimezone(UTC), tuple(duties), tuple(upcoming), tuple(findings))
+    return Evaluation(pack.id, as_of, tuple(duties), tuple(upcoming), tuple(findings))
 
 
 __all__ = ["ConditionTest", "Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Explanation",

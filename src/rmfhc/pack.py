@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -298,6 +298,8 @@ class Rule:
     repeat: Repeat | None
     facts_read: tuple[str, ...]
     applies: Callable[[Mapping[str, Any]], bool]  # `when` compiled to a closure
+    after_elapsed: timedelta | None = None  # clock.after as elapsed time, when it is hours or minutes
+    due_elapsed: timedelta | None = None  # the deadline as elapsed time, when it is hours or minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +531,8 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
                 raw.repeat.count, raw.repeat.while_missing),
             facts_read=condition.facts_read(),
             applies=condition.predicate(),
+            after_elapsed=None if raw.clock.after is None else Duration.parse(raw.clock.after).elapsed,
+            due_elapsed=None if Deadline.parse(raw.due).within is None else Deadline.parse(raw.due).within.elapsed,
         ))
 
     checks = []
