@@ -324,7 +324,9 @@ def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: s
             moment = child.placement.started_at if child.placement else None
         else:
             moment = child.became_looked_after_at
-    return moment.astimezone(UTC) if moment is not None and moment <= as_of else None
+        moment = moment.astimezone(UTC) if moment is not None else None
+    # Episode times in _Known are UTC already, and only those known by as_of.
+    return moment if moment is not None and moment <= as_of else None
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
