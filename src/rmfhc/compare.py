@@ -684,7 +684,7 @@ def _role_key(roles: Iterable[Role]) -> tuple[tuple[str, str], ...]:
 
 
 def _normal(value: object) -> object:
-    """A value with sets sorted and closures blanked, so that equal content gives an equal repr."""
+    """A compiled value with sets sorted and closures blanked: equal content gives an equal repr."""
     if callable(value) and not isinstance(value, type):
         return "<compiled>"
     if isinstance(value, frozenset | set):
@@ -696,26 +696,26 @@ def _normal(value: object) -> object:
     return value
 
 
-def _other_facets(item: object, handled: frozenset[str]) -> list[_Facet]:
-    """Facets for fields of a compiled rule or check that this module does not describe yet.
+def _other_facets(spec: BaseModel, handled: frozenset[str]) -> list[_Facet]:
+    """Facets for keys of the pack format that this module does not describe yet.
 
-    The engine grows; a field added to `Rule` or `Check` still counts as a difference, shown as the value.
-    Callables are compiled forms of content compared elsewhere (`applies` is `when` as a closure).
+    The format grows; a key added to rules or checks still counts as a difference, shown as written. The
+    keys are read from the rule as written (its spec), not the compiled rule, whose extra fields are
+    derived (closures, cached durations) and would repeat a difference already shown.
     """
-    assert is_dataclass(item)
-    values = {f.name: getattr(item, f.name) for f in fields(item) if f.name not in handled}
-    return [_Facet(name.replace("_", " "), repr(_normal(value)), str(value))
-            for name, value in values.items() if not callable(value)]
+    written = spec.model_dump(mode="json", by_alias=True)
+    return [_Facet(name.replace("_", " "), json.dumps(value, sort_keys=True), json.dumps(value, ensure_ascii=False))
+            for name, value in written.items() if name not in handled]
 
 
-_RULE_FIELDS = frozenset({
-    "id", "refs", "duty", "title", "episodes", "when", "clock", "deadline", "stands_down_when_found",
+_RULE_KEYS = frozenset({
+    "id", "refs", "duty", "title", "episodes", "when", "clock", "due", "stands_down_when_found",
     "counts_earlier_events", "roles", "escalation", "source", "also_cites", "interpretation", "overrides",
-    "done_by", "repeat", "facts_read", "applies"})
-_CHECK_FIELDS = frozenset({"id", "refs", "finding", "episodes", "when", "source", "also_cites", "interpretation"})
+    "done_by", "repeat"})
+_CHECK_KEYS = frozenset({"id", "refs", "finding", "episodes", "when", "source", "also_cites", "interpretation"})
 
 
-def _core_facets(rule: Rule) -> list[_Facet]:
+def _core_facets(rule: Rule, spec: BaseModel) -> list[_Facet]:
     """Each aspect of a rule: a normalised key (ids of roles and layout never matter) and its words."""
     deadline = rule.deadline
     steps = tuple(sorted((s.after.amount, str(s.after.unit), _role_key(s.to), _plain(s.action))
@@ -740,7 +740,7 @@ def _core_facets(rule: Rule) -> list[_Facet]:
         _Facet("interpretation", _plain(rule.interpretation or ""),
                _plain(rule.interpretation or "") or _NONE),
         _Facet("refs", tuple(sorted(rule.refs)), ", ".join(sorted(rule.refs)) or _NONE),
-        *_other_facets(rule, _RULE_FIELDS),
+        *_other_facets(spec, _RULE_KEYS),
     ]
 
 
@@ -755,7 +755,8 @@ def _cites(cites: Iterable[Any]) -> _Facet:
 
 def _rule_facets(pack: Pack) -> dict[str, list[_Facet]]:
     """Every rule's facets, by id (overrides aside: they name rules by id, see `_overrides_change`)."""
-    return {rule.id: _core_facets(rule) for rule in pack.rules}
+    written = {spec.id: spec for spec in pack.spec.rules}
+    return {rule.id: _core_facets(rule, written[rule.id]) for rule in pack.rules}
 
 
 def _overrides_change(a: Pack, b: Pack, x: str, y: str, same: Mapping[str, str]) -> FieldChange | None:
@@ -772,6 +773,7 @@ def _overrides_change(a: Pack, b: Pack, x: str, y: str, same: Mapping[str, str])
 
 def _check_facets(pack: Pack) -> dict[str, list[_Facet]]:
     facets: dict[str, list[_Facet]] = {}
+    written = {spec.id: spec for spec in pack.spec.checks}
     for check in pack.checks:
         episodes = tuple(sorted(check.episodes)) if check.episodes is not None else None
         facets[check.id] = [
@@ -784,7 +786,7 @@ def _check_facets(pack: Pack) -> dict[str, list[_Facet]]:
             _Facet("interpretation", _plain(check.interpretation or ""),
                    _plain(check.interpretation or "") or _NONE),
             _Facet("refs", tuple(sorted(check.refs)), ", ".join(sorted(check.refs)) or _NONE),
-            *_other_facets(check, _CHECK_FIELDS),
+            *_other_facets(written[check.id], _CHECK_KEYS),
         ]
     return facets
 
