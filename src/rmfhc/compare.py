@@ -23,6 +23,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -195,7 +196,8 @@ class RuleSummary(_Result):
     clock: str
     clock_short: str
     conditions: str
-    deadline: str
+    due: str  # the deadline as written
+    deadline: str  # with stand-down, recurrence and what discharges it
     roles: str
     escalation: str
     clause: str
@@ -208,7 +210,7 @@ class RuleSummary(_Result):
         """Summarise a compiled rule."""
         return cls(id=rule.id, duty=rule.duty, title=_plain(rule.title), clock=describe_clock(rule),
                    clock_short=_short_clock(rule), conditions=describe_conditions(rule),
-                   deadline=describe_deadline(rule), roles=describe_roles(rule.roles),
+                   due=rule.deadline.text, deadline=describe_deadline(rule), roles=describe_roles(rule.roles),
                    escalation=describe_escalation(rule), clause=describe_clause(rule),
                    quote=_plain(rule.source.quote),
                    interpretation=None if rule.interpretation is None else _plain(rule.interpretation),
@@ -353,7 +355,7 @@ def _overview(comparison: Comparison) -> _Table:
     for row in comparison.rows:
         cells = [_Cell((f"`{row.duty}`",), link=f"duty-{row.duty}")]
         for rules in row.cells:
-            lines = [f"{rule.deadline.split('; ')[0]} · from {rule.clock_short}" for rule in rules]
+            lines = [f"{rule.due} · from {rule.clock_short}" for rule in rules]
             cells.append(_Cell(_numbered(lines)) if lines else _Cell((NOT_IN_PROTOCOL,), muted=True))
         rows.append(tuple(cells))
     return _Table(("Duty", *(a.area for a in comparison.areas)), tuple(rows), css="overview")
@@ -1338,8 +1340,7 @@ def _history_files(names: Sequence[str]) -> list[Path]:
 
 
 def _write(text: str) -> None:
-    import sys
-
+    # Written as is: the Markdown and HTML pages must equal the committed files byte for byte.
     sys.stdout.write(text)
 
 
