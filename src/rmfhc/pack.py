@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import _yaml
 from .conditions import Always, Condition, compile_condition
@@ -42,6 +42,15 @@ def _duration(text: str) -> str:
     return text
 
 
+def _identifier(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"'{value}' is not an id: use lower-case letters, digits, hyphens and underscores")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
 class Citation(_Spec):
     """A section of the seed document and a verbatim quote from it."""
 
@@ -50,7 +59,7 @@ class Citation(_Spec):
 
 
 class ProtocolMeta(_Spec):
-    id: str
+    id: Identifier
     area: str
     title: str
     publisher: str | None = None
@@ -59,13 +68,6 @@ class ProtocolMeta(_Spec):
     review_date: date | None = None
     authorities: tuple[str, ...] = ()
     localities: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("an id is lower-case letters, digits, hyphens and underscores")
-        return value
 
 
 class OfficeHoursSpec(_Spec):
@@ -130,7 +132,7 @@ class EscalationSpec(_Spec):
 
 
 class RuleSpec(_Spec):
-    id: str
+    id: Identifier
     refs: tuple[str, ...] = ()
     duty: str
     title: str
@@ -149,13 +151,6 @@ class RuleSpec(_Spec):
     done_by: tuple[str, ...] | None = None
     repeat: RepeatSpec | None = None
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        if not _ID.match(value):
-            raise ValueError("a rule id is lower-case letters, digits, hyphens and underscores")
-        return value
-
     @field_validator("due")
     @classmethod
     def _due(cls, value: str) -> str:
@@ -169,7 +164,7 @@ class RuleSpec(_Spec):
 
 
 class CheckSpec(_Spec):
-    id: str
+    id: Identifier
     refs: tuple[str, ...] = ()
     finding: str
     episodes: tuple[EpisodeKind, ...] | None = None
