@@ -527,7 +527,7 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
             facts_read=condition.facts_read(),
             applies=condition.predicate(),
             after_elapsed=None if raw.clock.after is None else Duration.parse(raw.clock.after).elapsed,
-            due_elapsed=None if Deadline.parse(raw.due).within is None else Deadline.parse(raw.due).within.elapsed,
+            due_elapsed=_elapsed_deadline(raw.due),
         ))
 
     checks = []
@@ -575,6 +575,11 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
     if clock.within is not None and Duration.parse(clock.within).unit is Unit.WORKING_DAYS:
         problems.append(doc.problem((*where, "within"), "a rolling window cannot be counted in working days"))
     return problems
+
+
+def _elapsed_deadline(due: str) -> timedelta | None:
+    within = Deadline.parse(due).within
+    return None if within is None else within.elapsed
 
 
 def _clock(spec: ClockSpec) -> Clock:
