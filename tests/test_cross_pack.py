@@ -44,3 +44,11 @@ def test_a_child_in_care_reported_at_22_00_gets_each_areas_own_strategy_clock() 
         assert datetime(2026, 11, 4, 22, 0, tzinfo=UTC) in {
             u.at for u in results[name].upcoming if u.duty == "strategy_discussion"}, name
     assert not [d for d in results["derby_derbyshire"].duties if d.duty == "strategy_discussion"]
+
+
+def test_the_committed_report_is_current() -> None:
+    from cross_pack import report
+
+    packs = [load_protocol(PROTOCOLS / f"{name}.yaml") for name in sorted(PACK_NAMES)]
+    committed = (ROOT / "examples" / "cross_pack_report.md").read_text(encoding="utf-8")
+    assert committed == report(packs) + "\n", "regenerate: python examples/cross_pack.py > examples/cross_pack_report.md"
