@@ -368,7 +368,7 @@ def protocol_dirs() -> list[Path]:
 def resolve_protocol(name_or_path: str | Path) -> Path:
     """A pack path from a name (`dorset`) or a path (`protocols/dorset.yaml`)."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         return candidate
     for folder in protocol_dirs():
         path = folder / f"{name_or_path}.yaml"
