@@ -51,4 +51,5 @@ def test_the_committed_report_is_current() -> None:
 
     packs = [load_protocol(PROTOCOLS / f"{name}.yaml") for name in sorted(PACK_NAMES)]
     committed = (ROOT / "examples" / "cross_pack_report.md").read_text(encoding="utf-8")
-    assert committed == report(packs) + "\n", "regenerate: python examples/cross_pack.py > examples/cross_pack_report.md"
+    regenerate = "python examples/cross_pack.py > examples/cross_pack_report.md"
+    assert committed == report(packs) + "\n", f"the report is stale; regenerate: {regenerate}"
