@@ -736,18 +736,26 @@ def _core_facets(rule: Rule, spec: BaseModel) -> list[_Facet]:
         _Facet("done by", tuple(sorted(rule.done_by)), ", ".join(sorted(rule.done_by))),
         _Facet("roles", _role_key(rule.roles), describe_roles(rule.roles)),
         _Facet("escalation", steps, describe_escalation(rule)),
-        _Facet("section", rule.source.section, rule.source.section),
-        _Facet("quote", _plain(rule.source.quote), _plain(rule.source.quote)),
-        _cites(rule.also_cites),
-        _Facet("interpretation", _plain(rule.interpretation or ""),
-               _plain(rule.interpretation or "") or _NONE),
-        _Facet("refs", tuple(sorted(rule.refs)), ", ".join(sorted(rule.refs)) or _NONE),
+        *_citation_facets(rule.source, rule.also_cites, rule.interpretation, rule.refs),
         *_other_facets(spec, _RULE_KEYS),
     ]
 
 
 def _yes(value: bool) -> str:
     return "yes" if value else "no"
+
+
+def _citation_facets(source: Any, also_cites: Iterable[Any], interpretation: str | None,
+                     refs: Iterable[str]) -> list[_Facet]:
+    """The facets a rule and a check share: clause, quote, further citations, interpretation, refs."""
+    note = _plain(interpretation or "")
+    return [
+        _Facet("section", source.section, source.section),
+        _Facet("quote", _plain(source.quote), _plain(source.quote)),
+        _cites(also_cites),
+        _Facet("interpretation", note, note or _NONE),
+        _Facet("refs", tuple(sorted(refs)), ", ".join(sorted(refs)) or _NONE),
+    ]
 
 
 def _cites(cites: Iterable[Any]) -> _Facet:
@@ -782,12 +790,7 @@ def _check_facets(pack: Pack) -> dict[str, list[_Facet]]:
             _Facet("finding", _plain(check.finding), _plain(check.finding)),
             _Facet("episodes", episodes, ", ".join(episodes) if episodes else "all"),
             _Facet("conditions", _canonical(check.when), check.when.describe()),
-            _Facet("section", check.source.section, check.source.section),
-            _Facet("quote", _plain(check.source.quote), _plain(check.source.quote)),
-            _cites(check.also_cites),
-            _Facet("interpretation", _plain(check.interpretation or ""),
-                   _plain(check.interpretation or "") or _NONE),
-            _Facet("refs", tuple(sorted(check.refs)), ", ".join(sorted(check.refs)) or _NONE),
+            *_citation_facets(check.source, check.also_cites, check.interpretation, check.refs),
             *_other_facets(written[check.id], _CHECK_KEYS),
         ]
     return facets

@@ -68,15 +68,7 @@ class Escalation:
     state: EscalationState
 
 
-@dataclass(slots=True)
-class ConditionTest:
-    """One condition test as evaluated for --explain."""
-
-    fact: str
-    value: Any
-    test: str
-    expected: Any
-    held: bool
+ConditionTest = Trace  # one condition test as evaluated for --explain: fact, value read, test, held
 
 
 @dataclass(slots=True)
@@ -453,7 +445,7 @@ def _duty(rule: Rule, known: _Known, occurrence: int, required_at: datetime, anc
         rule.when.trace(facts, tests)
         explanation = Explanation(
             conditions=rule.when.describe(),
-            tests=tuple(ConditionTest(t.fact, t.value, t.test, t.expected, t.held) for t in tests),
+            tests=tuple(tests),
             clock=_clock_text(rule, anchor))
     escalation = _escalation(rule, due or required_at, state, done_at, as_of, pack) if rule.escalation else ()
     return Duty(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, occurrence, required_at,
