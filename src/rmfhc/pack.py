@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+from importlib import resources
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
@@ -354,15 +355,16 @@ class Pack:
 # Finding packs by name, reading the vocabulary, loading and validating.
 
 
-def _source_checkout_protocols() -> Path:
-    return Path(__file__).resolve().parents[2] / "protocols"
+def shipped_protocols() -> Path:
+    """The folder of packs shipped inside rmfhc (the package `rmfhc.protocols`, built from protocols/)."""
+    # A wheel installs as plain files, so the resource is a real folder; str() of a zip path would not be.
+    return Path(str(resources.files("rmfhc.protocols")))
 
 
 def protocol_dirs() -> list[Path]:
     """Where pack names are looked up: $RMFHC_PROTOCOLS, ./protocols, then the packs shipped with rmfhc."""
     dirs = [Path(p) for p in os.environ.get("RMFHC_PROTOCOLS", "").split(os.pathsep) if p]
-    dirs += [Path("protocols"), Path(__file__).resolve().parent / "protocols", _source_checkout_protocols()]
-    return dirs
+    return [*dirs, Path("protocols"), shipped_protocols()]
 
 
 def resolve_protocol(name_or_path: str | Path) -> Path:

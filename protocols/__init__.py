@@ -1,0 +1,1 @@
+"""The protocol packs shipped with rmfhc (package data; this folder holds YAML, not code)."""
