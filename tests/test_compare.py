@@ -132,6 +132,8 @@ protocol:
   title: Test protocol
   version: "1"
   seed: none.txt
+readings:
+  immediately: {{allows: 1 hour, interpretation: within the hour in this test pack}}
 roles:
   tm: {{title: Team Manager, role: team_manager}}
   sw: {{title: Social Worker, role: social_worker}}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rmfhc.dates import (
     LONDON,
@@ -15,7 +17,10 @@ from rmfhc.dates import (
     age_on,
     is_bank_holiday,
     local_datetime,
+    next_opening_day,
+    next_time_of_day,
     next_working_day,
+    next_working_day_close,
     subtract,
     working_days_after,
 )
@@ -141,3 +146,38 @@ def test_durations_read_as_written(text: str, amount: int, unit: Unit) -> None:
 def test_bad_durations_are_refused_in_plain_words(text: str) -> None:
     with pytest.raises(ValueError, match="is not a duration"):
         Duration.parse(text)
+
+
+@pytest.mark.parametrize(("moment", "day"), [
+    (london(2026, 11, 3, 0, 0), date(2026, 11, 3)),  # midnight Tuesday: the office opens that morning
+    (london(2026, 11, 3, 8, 59), date(2026, 11, 3)),  # a minute before opening
+    (london(2026, 11, 3, 9, 0), date(2026, 11, 4)),  # at opening: the next opening is Wednesday's
+    (london(2026, 11, 3, 17, 30), date(2026, 11, 4)),
+    (london(2026, 11, 6, 18, 0), date(2026, 11, 9)),  # Friday evening: Monday
+    (london(2026, 11, 7, 8, 0), date(2026, 11, 9)),  # Saturday morning: the office is shut all day
+    (london(2026, 12, 24, 18, 0), date(2026, 12, 29)),  # Christmas Eve evening: 25, 26 (Sat), 28 (substitute)
+    (london(2027, 5, 3, 2, 0), date(2027, 5, 4)),  # 02:00 on the May bank holiday: Tuesday
+])
+def test_the_next_working_day_is_the_day_the_office_next_opens(moment: datetime, day: date) -> None:
+    assert next_opening_day(moment, OFFICE) == day
+    assert next_working_day_close(moment, OFFICE) == london(day.year, day.month, day.day, 17, 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)))
+def test_next_working_day_opens_after_the_moment_and_no_working_day_opens_between(moment: datetime) -> None:
+    day = next_opening_day(moment, OFFICE)
+    opens = london(day.year, day.month, day.day, 9, 0)
+    assert OFFICE.is_working_day(day) and opens > moment
+    earlier = day - timedelta(days=1)
+    while earlier >= moment.astimezone(LONDON).date():
+        assert not (OFFICE.is_working_day(earlier) and london(earlier.year, earlier.month, earlier.day, 9, 0) > moment)
+        earlier -= timedelta(days=1)
+
+
+def test_the_next_time_of_day_is_strictly_after_the_moment_and_keeps_the_wall_clock() -> None:
+    assert next_time_of_day(london(2026, 11, 2, 21, 0), time(2)) == london(2026, 11, 3, 2, 0)
+    assert next_time_of_day(london(2026, 11, 3, 2, 0), time(2)) == london(2026, 11, 4, 2, 0)
+    assert next_time_of_day(london(2026, 11, 3, 1, 59), time(2)) == london(2026, 11, 3, 2, 0)
+    # 01:30 on 28 March 2027 does not exist: it moves forward by the gap to 02:30 BST.
+    assert next_time_of_day(london(2027, 3, 27, 22, 0), time(1, 30)) == london(2027, 3, 28, 2, 30)

@@ -20,6 +20,8 @@ PACK = """
 protocol: {id: engine-test, area: Test, title: Test, version: "1", seed: dorset.txt,
            authorities: [Home Council]}
 office_hours: {opens: "09:00", closes: "17:00"}
+readings:
+  immediately: {allows: 1 hour, interpretation: an act within the hour is immediate in this test pack}
 roles:
   tm: {title: Team Manager, role: team_manager}
   sm: {title: Service Manager, role: service_manager}
@@ -31,7 +33,7 @@ rules:
     when: {child.looked_after: true}
     clock: {from: reported}
     due: within 24 hours
-    stands_down_when_found: true
+    on_return: stands_down
     roles: [tm]
     escalation: [{after: 0 hours, to: [tm, sm], action: alert}]
     source: {section: "1", quote: q}
@@ -71,6 +73,7 @@ rules:
     title: Return interview
     clock: {from: found}
     due: within 72 hours
+    can_be_declined: true
     roles: [sw]
     escalation:
       - {after: 2 weeks, to: [tm], action: reminder}
@@ -156,7 +159,10 @@ def test_override_replaces_the_general_rule_for_a_child_under_12_until_the_birth
     r2 = evaluate(pack, birthday, at("2026-11-10T01:00Z"))
     assert duties(r1, "sd-under-12-override") and not duties(r1, "sd-other")
     assert duties(r1, "sd-under-12-override")[0].deadline == "immediately"
-    assert duties(r1, "sd-under-12-override")[0].state is DutyState.OVERDUE
+    assert duties(r1, "sd-under-12-override")[0].allows == "1 hour"
+    # Reported 00:30, immediately read as within the hour: due 01:30, still due at 01:00.
+    assert duties(r1, "sd-under-12-override")[0].due == at("2026-11-10T01:30Z")
+    assert duties(r1, "sd-under-12-override")[0].state is DutyState.DUE
     assert duties(r2, "sd-other") and not duties(r2, "sd-under-12-override")
 
 
@@ -213,11 +219,11 @@ def test_return_interview_escalates_two_and_four_weeks_after_the_due_time(pack: 
         (at("2026-11-20T12:00Z"), EscalationState.ACTIVE), (at("2026-12-04T12:00Z"), EscalationState.PENDING)]
 
 
-def test_a_declined_interview_discharges_the_duty(pack: Pack) -> None:
+def test_a_declined_interview_is_declined_not_done(pack: Pack) -> None:
     h = history(episode("E1", "2026-11-02T09:00Z", found_at="2026-11-03T12:00Z",
                         events=[{"duty": "return_interview", "at": "2026-11-04T12:00Z", "outcome": "declined"}]))
     duty = duties(evaluate(pack, h, at("2026-11-20T12:00Z")), "interview")[0]
-    assert (duty.state, duty.outcome) == (DutyState.DONE_ON_TIME, "declined")
+    assert (duty.state, duty.done_at, duty.late_by) == (DutyState.DECLINED, at("2026-11-04T12:00Z"), None)
 
 
 def test_no_apparent_risk_review_is_done_by_a_later_grading(pack: Pack) -> None:
@@ -233,7 +239,8 @@ def test_findings_come_from_checks_not_crashes(pack: Pack) -> None:
     h = history(episode("E1", "2026-11-02T09:00Z", risk=[{"graded_at": "2026-11-02T10:00Z", "level": "low"}],
                         events=[{"duty": "tea_and_biscuits", "at": "2026-11-02T11:00Z"}]))
     checks = {f.check for f in evaluate(pack, h, at("2026-11-02T12:00Z")).findings}
-    assert checks == {"graded-low", "unknown-duty-event"}
+    # Never reported: the rules that run from the report are not assessed, and the finding says so.
+    assert checks == {"graded-low", "unknown-duty-event", "not-reported"}
 
 
 def test_as_of_before_the_first_episode_is_a_plain_error(pack: Pack) -> None:

@@ -44,11 +44,11 @@ def location_of(path: Path, needle: str) -> tuple[int, int]:
 
 
 def test_a_misspelt_key_is_reported_at_its_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = broken_copy(tmp_path, "    stands_down_when_found:", "    stands_down_when_fund:")
-    line, column = location_of(path, "stands_down_when_fund")
+    path = broken_copy(tmp_path, "    on_return:", "    on_retrun:")
+    line, column = location_of(path, "on_retrun")
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}:{line}:{column}: 'stands_down_when_fund' is not a key here" in err
+    assert f"{path}:{line}:{column}: 'on_retrun' is not a key here" in err
     assert "Traceback" not in err
 
 

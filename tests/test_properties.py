@@ -18,6 +18,7 @@ PACKS = {name: load_protocol(PROTOCOLS / f"{name}.yaml") for name in PACK_NAMES}
 START = datetime(2026, 1, 1, tzinfo=UTC)
 KINDS = ["missing", "missing", "missing", "away_from_placement", "absconded", "missing_with_family",
          "missing_from_education"]
+CONCERNS = ["significant_harm", "harm_disclosed_on_return", "exploitation", "risk_of_significant_harm"]
 LEVELS = ["no_apparent_risk", "low", "medium", "high"]
 DUTIES = ["strategy_discussion", "return_interview", "inform_social_worker", "safe_and_well_check", "inform_iro"]
 PENDING = {DutyState.DUE}
@@ -47,8 +48,10 @@ def histories(draw: st.DrawFn) -> History:
         reported = last_seen + timedelta(minutes=draw(st.integers(0, 600)))
         found = draw(st.one_of(st.none(), st.integers(0, 60 * 24 * 70)))
         episode: dict[str, Any] = {"id": f"E{number + 1}", "kind": draw(st.sampled_from(KINDS)),
-                                   "last_seen_at": last_seen.isoformat(), "reported_at": reported.isoformat(),
-                                   "significant_harm": draw(st.booleans())}
+                                   "last_seen_at": last_seen.isoformat(), "reported_at": reported.isoformat()}
+        if draw(st.booleans()):
+            known = reported + timedelta(minutes=draw(st.integers(0, 3000)))
+            episode["concerns"] = [{"concern": draw(st.sampled_from(CONCERNS)), "known_at": known.isoformat()}]
         grading = reported
         episode["risk"] = []
         for level in draw(st.lists(st.sampled_from(LEVELS), max_size=3)):

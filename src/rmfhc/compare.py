@@ -43,8 +43,8 @@ from .models import History, read_history
 from .pack import (
     Check,
     ClockFrom,
-    DeadlineKind,
     EscalationStep,
+    OnReturn,
     Pack,
     Role,
     Rule,
@@ -148,9 +148,11 @@ def _describe_repeat(rule: Rule) -> str:
 
 def describe_deadline(rule: Rule) -> str:
     """The deadline as written, with stand-down, recurrence and what discharges it where they apply."""
-    parts = [rule.deadline.text]
-    if rule.stands_down_when_found:
+    parts = [rule.deadline.describe()]
+    if rule.on_return is OnReturn.STANDS_DOWN:
         parts.append("stands down if found first")
+    elif rule.on_return is OnReturn.MISSED:
+        parts.append("missed if not done before the child is found")
     if rule.repeat is not None:
         parts.append(_describe_repeat(rule))
     if rule.done_by != frozenset({rule.duty}):
@@ -166,9 +168,7 @@ def describe_roles(roles: Iterable[Role]) -> str:
 
 
 def _describe_step(rule: Rule, step: EscalationStep) -> str:
-    # With no fixed deadline, the engine counts escalation from when the duty became required.
-    base = "it became required" if rule.deadline.kind is DeadlineKind.AS_SOON_AS_POSSIBLE else "the deadline"
-    when = f"at {base.replace('it became', 'becoming')}" if step.after.amount == 0 else f"{step.after} after {base}"
+    when = "at the deadline" if step.after.amount == 0 else f"{step.after} after the deadline"
     return f"{when}, to {describe_roles(step.to)}: {_plain(step.action)}"
 
 
@@ -711,7 +711,7 @@ def _other_facets(spec: BaseModel, handled: frozenset[str]) -> list[_Facet]:
 
 
 _RULE_KEYS = frozenset({
-    "id", "refs", "duty", "title", "episodes", "when", "clock", "due", "stands_down_when_found",
+    "id", "refs", "duty", "title", "episodes", "when", "clock", "due", "allows", "on_return",
     "counts_earlier_events", "roles", "escalation", "source", "also_cites", "interpretation", "overrides",
     "done_by", "repeat"})
 _CHECK_KEYS = frozenset({"id", "refs", "finding", "episodes", "when", "source", "also_cites", "interpretation"})
@@ -728,8 +728,8 @@ def _core_facets(rule: Rule, spec: BaseModel) -> list[_Facet]:
         _Facet("episodes", tuple(sorted(rule.episodes)), ", ".join(sorted(rule.episodes))),
         _Facet("conditions", _canonical(rule.when), rule.when.describe()),
         _Facet("clock", repr(_normal(rule.clock)), describe_clock(rule)),
-        _Facet("deadline", (deadline.kind, deadline.within), deadline.text),
-        _Facet("stands down when found", rule.stands_down_when_found, _yes(rule.stands_down_when_found)),
+        _Facet("deadline", (deadline.kind, deadline.within), deadline.describe()),
+        _Facet("on return", rule.on_return.value, rule.on_return.value.replace("_", " ")),
         _Facet("counts earlier events", rule.counts_earlier_events,
                _yes(rule.counts_earlier_events)),
         _Facet("repeat", repr(_normal(rule.repeat)), _describe_repeat(rule)),

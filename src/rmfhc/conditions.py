@@ -61,12 +61,28 @@ FACTS: dict[str, FactSpec] = {
     "episode.initial_risk": FactSpec(FactType.CHOICE, _choices(RiskLevel)),
     "episode.highest_risk": FactSpec(FactType.CHOICE, _choices(RiskLevel)),
     "episode.risk_levels": FactSpec(FactType.CHOICES, _choices(RiskLevel)),
-    "episode.number": FactSpec(FactType.NUMBER),
-    "episode.significant_harm": _BOOL,
-    "episode.harm_disclosed_on_return": _BOOL,
-    "episode.removed_from_uk": _BOOL,
+    "episode.number": FactSpec(FactType.NUMBER, description="1 for the child's first missing episode (the "
+                               "kinds the pack counts), 2 for the second...; null for an episode not counted"),
+    "episode.reported": FactSpec(FactType.BOOLEAN, description="reported to the police"),
     "episode.reported_out_of_hours": _BOOL,
+    "episode.significant_harm": _BOOL,
+    "episode.risk_of_significant_harm": _BOOL,
+    "episode.harm_disclosed_on_return": _BOOL,
+    "episode.exploitation_concern": _BOOL,
+    "episode.trafficking_concern": _BOOL,
+    "episode.removed_from_uk": _BOOL,
+    "child.looked_after_days": FactSpec(FactType.NUMBER, description="whole days from becoming looked after to "
+                                        "the start of the episode; null when not known"),
 }
+
+# Facts that become known at a moment during or after the episode (a grading, the report, a concern). A rule
+# whose conditions read one starts when its conditions came to hold, never earlier.
+TIMED_FACTS = frozenset({
+    "episode.initial_risk", "episode.highest_risk", "episode.risk_levels", "episode.reported",
+    "episode.reported_out_of_hours", "episode.significant_harm", "episode.risk_of_significant_harm",
+    "episode.harm_disclosed_on_return", "episode.exploitation_concern", "episode.trafficking_concern",
+    "episode.removed_from_uk",
+})
 
 _NUMERIC_TESTS: dict[str, Callable[[Any, Any], bool]] = {
     "under": lambda value, limit: value < limit,

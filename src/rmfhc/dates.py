@@ -10,7 +10,8 @@ The rules, in one place (docs/time.md explains them with examples):
   one (the hour repeated in October) is read as the first, summer-time, occurrence.
 - Working days are the office's working weekdays that are not England and Wales bank holidays.
   "Within N working days" ends at closing time on the Nth working day after the day the clock started;
-  that day itself never counts. "Next working day" is N = 1.
+  that day itself never counts. "The next working day" after a moment ends at closing time on the working
+  day on which the office next opens: the same day for a moment before opening time on a working day.
 - Ages are whole years on the local date of the instant that matters; a child born on 29 February has
   a birthday on 1 March in other years.
 """
@@ -155,6 +156,37 @@ def working_days_after(day: date, n: int, office: OfficeHours = STANDARD_OFFICE_
 def next_working_day(day: date, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
     """The first working day after `day`."""
     return working_days_after(day, 1, office)
+
+
+def next_opening_day(moment: datetime, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
+    """The working day on which the office next opens after `moment`.
+
+    Before opening time on a working day that is the same day (02:00 or 08:59 Tuesday: Tuesday); from opening
+    time on, or on a day the office is shut, the next working day (09:00 Tuesday: Wednesday; 18:00 Friday:
+    Monday, or Tuesday after a bank holiday Monday).
+    """
+    local = moment.astimezone(LONDON)
+    day = local.date()
+    if office.is_working_day(day) and local.time() < office.opens:
+        return day
+    return working_days_after(day, 1, office)
+
+
+def next_working_day_close(moment: datetime, office: OfficeHours = STANDARD_OFFICE_HOURS) -> datetime:
+    """"The next working day" after `moment`: closing time of `next_opening_day`, as a UTC datetime."""
+    return _wall_to_utc(datetime.combine(next_opening_day(moment, office), office.closes))
+
+
+def next_time_of_day(moment: datetime, clock: time) -> datetime:
+    """The first instant after `moment` at which the Europe/London clock shows `clock`, as a UTC datetime.
+
+    A time skipped in March moves forward by the gap; one repeated in October is its first occurrence.
+    """
+    local = moment.astimezone(LONDON)
+    candidate = _wall_to_utc(datetime.combine(local.date(), clock))
+    if candidate <= moment:
+        candidate = _wall_to_utc(datetime.combine(local.date() + timedelta(days=1), clock))
+    return candidate
 
 
 def add(start: datetime, duration: Duration, office: OfficeHours = STANDARD_OFFICE_HOURS) -> datetime:

@@ -1,223 +1,103 @@
 """Evaluation: which duties a protocol requires for a child's history at a moment.
 
 `evaluate(pack, history, as_of)` is a pure function: no I/O, no clock, the same answer every time. It sees
-the history as it stood at `as_of`: episodes, gradings, findings and events later than `as_of` are not yet
-known. The rules of time are in `rmfhc.dates`; the states and their boundaries are:
+the history as it stood at `as_of`: episodes, gradings, concerns, finds and events later than `as_of` are not
+yet known. The rules of time are in `rmfhc.dates`; the states are in `rmfhc.results` and docs/outcomes.md.
 
-- a duty is `due` from when it becomes required until its deadline, inclusive;
-- `overdue` once `as_of` is after the deadline with no event recorded that does it;
-- `done_on_time` / `done_late` by the first matching event at or after the clock started
-  (for a repeated duty, the first unused event at or after that occurrence);
-- `stood_down` for rules marked `stands_down_when_found`, when the child is found before the deadline and
-  before the duty was done.
+For each episode, each rule whose conditions hold produces one duty instance per occurrence. A rule whose
+conditions read facts that become known at a moment (a grading, a concern) starts when they came to hold.
+Recorded events are then credited to the instances (`rmfhc.credit`): one event to one duty, plus the duties
+whose `done_by` names its kind. What is credited, the deadline and the child's return decide each state.
 """
 
 from __future__ import annotations
 
-import enum
-import json
 from bisect import bisect_left
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, rrule
-from pydantic import TypeAdapter
 
 from .conditions import Trace
-from .dates import LONDON, Unit, add, age_on, local_datetime, subtract
+from .credit import Credit, Instance, Track, credit_events
+from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
 from .errors import EvaluationError, RmfhcError
-from .models import RISK_ORDER, Child, Episode, EpisodeKind, History, RiskLevel
-from .pack import Check, ClockFrom, DeadlineKind, Pack, Role, Rule, Source
+from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, RiskLevel
+from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Rule, fitted
+from .results import (
+    Duty,
+    DutyState,
+    Escalation,
+    EscalationState,
+    Evaluation,
+    Explanation,
+    Finding,
+    Upcoming,
+    describe_span,
+)
 
-# ---------------------------------------------------------------------------------------------------------
-# Results: typed, JSON in and out.
-#
-# Plain slotted dataclasses, because an evaluation builds dozens of them and must stay cheap; pydantic's
-# TypeAdapter gives them JSON, JSON Schema and validation on the way back in. Times are held in UTC and
-# written out in Europe/London local time with the offset; both are the same instant, so a result read back
-# from JSON compares equal. Treat results as read-only.
+# Kept importable from here, where they lived before results.py.
+__all__ = ["Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Explanation", "Finding",
+           "Upcoming", "evaluate"]
 
-
-class DutyState(enum.StrEnum):
-    DUE = "due"
-    OVERDUE = "overdue"
-    DONE_ON_TIME = "done_on_time"
-    DONE_LATE = "done_late"
-    STOOD_DOWN = "stood_down"
-
-
-class EscalationState(enum.StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    PASSED = "passed"  # its time came while the duty was outstanding; the duty was done later
-    NOT_NEEDED = "not_needed"
-
-
-RoleRef = Role  # who holds a duty: the pack's key, the local title and the canonical role
-
-
-@dataclass(slots=True)
-class Escalation:
-    """An escalation step of a duty: when it applies, to whom, and whether it has."""
-
-    at: datetime
-    to: tuple[Role, ...]
-    action: str
-    state: EscalationState
-
-
-ConditionTest = Trace  # one condition test as evaluated for --explain: fact, value read, test, held
-
-
-@dataclass(slots=True)
-class Explanation:
-    """Why a duty applies: the conditions as written, each test with the value read, and the clock."""
-
-    conditions: str
-    tests: tuple[ConditionTest, ...]
-    clock: str
-
-
-@dataclass(slots=True)
-class Duty:
-    """One duty instance: what is required, of whom, for which episode, by when, and its state."""
-
-    rule: str
-    duty: str
-    title: str
-    roles: tuple[Role, ...]
-    episode: str
-    occurrence: int
-    required_at: datetime
-    deadline: str
-    due: datetime | None
-    state: DutyState
-    done_at: datetime | None
-    outcome: str | None
-    escalation: tuple[Escalation, ...]
-    source: Source
-    interpretation: str | None
-    facts: dict[str, Any]
-    explanation: Explanation | None = None
-
-
-@dataclass(slots=True)
-class Upcoming:
-    """A duty that will become required at `at` (if the child is still missing, where the rule says so)."""
-
-    rule: str
-    duty: str
-    title: str
-    roles: tuple[Role, ...]
-    episode: str
-    occurrence: int
-    at: datetime
-    if_still_missing: bool
-    deadline: str
-    due: datetime | None
-    source: Source
-
-
-@dataclass(slots=True)
-class Finding:
-    """Something about the history itself that the protocol would flag (or that limits the evaluation)."""
-
-    check: str
-    episode: str | None
-    finding: str
-    source: Source | None
-
-
-@dataclass(slots=True)
-class Evaluation:
-    """The result of evaluating a history against a pack at a moment."""
-
-    protocol: str
-    as_of: datetime
-    duties: tuple[Duty, ...]
-    upcoming: tuple[Upcoming, ...]
-    findings: tuple[Finding, ...]
-
-    def to_json(self, indent: int | None = 2) -> str:
-        """JSON text, times in Europe/London with their offset; `Evaluation.from_json` reads it back."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        data: dict[str, Any] = _local_times(_ADAPTER.dump_python(self, mode="json"))
-        return data
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> Evaluation:
-        """Read an evaluation written by `to_json`."""
-        return _ADAPTER.validate_json(text)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
-        """Read an evaluation written by `to_dict`."""
-        return _ADAPTER.validate_python(data)
-
-    @staticmethod
-    def json_schema() -> dict[str, Any]:
-        """JSON Schema of the evaluation output."""
-        schema: dict[str, Any] = _ADAPTER.json_schema()
-        return schema
-
-
-_ADAPTER: TypeAdapter[Evaluation] = TypeAdapter(Evaluation)
-_TIME_KEYS = frozenset({"as_of", "required_at", "due", "done_at", "at"})
-
-
-def _local_times(data: Any) -> Any:
-    """Rewrite UTC timestamps of a dumped evaluation as Europe/London local time with offset."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in _TIME_KEYS and isinstance(value, str):
-                data[key] = datetime.fromisoformat(value).astimezone(LONDON).isoformat()
-            else:
-                _local_times(value)
-    elif isinstance(data, list):
-        for item in data:
-            _local_times(item)
-    return data
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
+_FREQ: dict[Unit, Literal[0, 1, 2, 3, 4, 5, 6]] = {
+    Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
+_RISK_FACTS = frozenset({"episode.initial_risk", "episode.highest_risk", "episode.risk_levels"})
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The history as known at as_of.
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
 @dataclass(slots=True)
 class _Known:
-    """An episode as it stood at as_of: later facts are not yet known."""
+    """An episode as it stood at as_of: later facts are not yet known. Every time is UTC."""
 
     episode: Episode
-    number: int
     last_seen: datetime
+    noticed: datetime
     reported: datetime | None
     found: datetime | None
     found_report: datetime | None
     gradings: list[tuple[datetime, RiskLevel]]
-    events: dict[str, list[tuple[datetime, str]]]
+    concerns: list[tuple[datetime, ConcernKind]]
+    events: list[Credit]
+    number: int | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def at(cls, episode: Episode, number: int, as_of: datetime) -> _Known:
+    def at(cls, episode: Episode, as_of: datetime) -> _Known:
         # Everything in UTC: datetimes sharing a ZoneInfo compare by wall clock, not as instants.
         def known(moment: datetime | None) -> datetime | None:
-            return moment.astimezone(UTC) if moment is not None and moment <= as_of else None
+            return _utc(moment) if moment is not None and moment <= as_of else None
 
-        events: dict[str, list[tuple[datetime, str]]] = {}
-        for event in sorted(episode.events, key=lambda e: e.at):
-            if event.at <= as_of:
-                events.setdefault(event.duty, []).append((event.at.astimezone(UTC), event.outcome.value))
-        gradings = sorted((g.graded_at.astimezone(UTC), g.level) for g in episode.risk if g.graded_at <= as_of)
-        return cls(episode, number, episode.last_seen_at.astimezone(UTC), known(episode.reported_at),
-                   known(episode.found_at),
-                   known(episode.found_report_received_at), gradings, events)
+        events = [Credit(_utc(e.at), e.duty, e.by, e.outcome.value == "declined", e.rule, index)
+                  for index, e in enumerate(episode.events) if e.at <= as_of]
+        events.sort(key=lambda c: (c.at, c.index))
+        gradings = sorted((_utc(g.graded_at), g.level) for g in episode.risk if g.graded_at <= as_of)
+        concerns = sorted((_utc(c.known_at), c.concern) for c in episode.concerns if c.known_at <= as_of)
+        noticed = _utc(episode.noticed)
+        return cls(episode, _utc(episode.last_seen_at), noticed if noticed <= as_of else _utc(episode.last_seen_at),
+                   known(episode.reported_at), known(episode.found_at), known(episode.found_report_received_at),
+                   gradings, concerns, events)
 
     def missing_at(self, moment: datetime) -> bool:
         return self.found is None or self.found > moment
+
+    def moments(self) -> list[datetime]:
+        """Moments at which a timed fact of this episode became known, in order."""
+        times = {t for t, _ in self.gradings} | {t for t, _ in self.concerns}
+        if self.reported is not None:
+            times.add(self.reported)
+        return sorted(times)
 
 
 def _child_facts(child: Child, pack: Pack) -> dict[str, Any]:
@@ -248,87 +128,137 @@ def _child_facts(child: Child, pack: Pack) -> dict[str, Any]:
     }
 
 
-def _episode_facts(known: _Known, child: Child, base: dict[str, Any], pack: Pack) -> dict[str, Any]:
-    episode = known.episode
-    levels = [level for _, level in known.gradings]
-    facts = dict(base)
-    facts.update({
-        "child.age": age_on(child.date_of_birth, episode.last_seen_at),
-        "episode.kind": episode.kind.value,
+_CONCERN_FACTS = {
+    ConcernKind.SIGNIFICANT_HARM: "episode.significant_harm",
+    ConcernKind.RISK_OF_SIGNIFICANT_HARM: "episode.risk_of_significant_harm",
+    ConcernKind.HARM_DISCLOSED_ON_RETURN: "episode.harm_disclosed_on_return",
+    ConcernKind.EXPLOITATION: "episode.exploitation_concern",
+    ConcernKind.TRAFFICKING: "episode.trafficking_concern",
+    ConcernKind.REMOVED_FROM_UK: "episode.removed_from_uk",
+}
+
+
+def _timed_facts(known: _Known, pack: Pack, moment: datetime) -> dict[str, Any]:
+    """The facts of an episode that become known at a moment, as they stood at `moment`."""
+    levels = [level for t, level in known.gradings if t <= moment]
+    reported = known.reported is not None and known.reported <= moment
+    facts: dict[str, Any] = {
         "episode.initial_risk": levels[0].value if levels else None,
         "episode.highest_risk": max(levels, key=RISK_ORDER.__getitem__).value if levels else None,
         "episode.risk_levels": tuple(dict.fromkeys(level.value for level in levels)),
-        "episode.number": known.number,
-        "episode.significant_harm": episode.significant_harm,
-        "episode.harm_disclosed_on_return": episode.harm_disclosed_on_return,
-        "episode.removed_from_uk": episode.removed_from_uk,
+        "episode.reported": reported,
         "episode.reported_out_of_hours": (
-            None if known.reported is None else not pack.office_hours.is_open(known.reported)),
-    })
+            None if not reported or known.reported is None else not pack.office_hours.is_open(known.reported)),
+    }
+    facts.update(dict.fromkeys(_CONCERN_FACTS.values(), False))
+    for t, concern in known.concerns:
+        if t <= moment:
+            facts[_CONCERN_FACTS[concern]] = True
     return facts
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Clocks, occurrences, deadlines.
-
-
-def _count_triggers(rule: Rule, episodes: list[_Known]) -> set[str]:
-    """Ids of episodes that start this rule's count clock (the Nth episode within the rolling window)."""
-    clock = rule.clock
-    starts = [k.last_seen for k in episodes if k.episode.kind in rule.episodes]
-    ids = [k.episode.id for k in episodes if k.episode.kind in rule.episodes]
-    triggered: list[int] = []
-    for i, start in enumerate(starts):
-        # No window: every episode so far counts.
-        first = 0 if clock.within is None else bisect_left(starts, subtract(start, clock.within), 0, i + 1)
-        if i + 1 - first < clock.count:
-            continue
-        if not clock.retrigger_each_episode and any(j >= first for j in triggered):
-            continue
-        triggered.append(i)
-    return {ids[i] for i in triggered}
-
-
-def _anchor(rule: Rule, known: _Known, child: Child, as_of: datetime, counted: set[str],
-            first_episode: bool) -> datetime | None:
-    start = rule.clock.start
+def _episode_facts(known: _Known, child: Child, base: dict[str, Any], pack: Pack, as_of: datetime) -> dict[str, Any]:
     episode = known.episode
-    moment: datetime | None
-    if start is ClockFrom.LAST_SEEN:
-        moment = known.last_seen
-    elif start is ClockFrom.REPORTED:
-        moment = known.reported
-    elif start is ClockFrom.FOUND:
-        moment = known.found
-    elif start is ClockFrom.FOUND_REPORT_RECEIVED:
-        moment = known.found_report
-    elif start is ClockFrom.RISK_GRADED:
-        moment = next((t for t, level in known.gradings if level in rule.clock.levels), None)
-    elif start is ClockFrom.DUTY_DONE:
-        done = known.events.get(rule.clock.duty or "")
-        moment = done[0][0] if done else None
-    elif start is ClockFrom.EPISODE_COUNT:
-        moment = known.last_seen if episode.id in counted else None
-    else:  # child-level clocks produce one duty per history, attached to the first episode
-        if not first_episode:
-            return None
-        if start is ClockFrom.PLACEMENT_STARTED:
-            moment = child.placement.started_at if child.placement else None
-        else:
-            moment = child.became_looked_after_at
-        moment = moment.astimezone(UTC) if moment is not None else None
-    # Episode times in _Known are UTC already, and only those known by as_of.
-    return moment if moment is not None and moment <= as_of else None
+    facts = dict(base)
+    became = child.became_looked_after_at
+    facts.update({
+        "child.age": age_on(child.date_of_birth, episode.last_seen_at),
+        "child.looked_after_days": None if became is None else (episode.last_seen_at - became) // timedelta(days=1),
+        "episode.kind": episode.kind.value,
+        "episode.number": None,
+    })
+    facts.update(_timed_facts(known, pack, as_of))
+    return facts
 
 
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_NONE: set[str] = set()
-_MAX_OCCURRENCES = 5000  # far beyond any real case; stops a runaway repeat on an absurd as_of
-_FREQ: dict[Unit, Literal[0, 1, 2, 3, 4, 5, 6]] = {
-    Unit.MINUTES: MINUTELY, Unit.HOURS: HOURLY, Unit.DAYS: DAILY, Unit.WEEKS: WEEKLY, Unit.MONTHS: MONTHLY}
+def _condition_start(rule: Rule, known: _Known, pack: Pack) -> datetime:
+    """When a rule's conditions, which hold at as_of, came to hold and held since (_EARLIEST: from the start)."""
+    start: datetime | None = None
+    facts = dict(known.facts)
+    for moment in [_EARLIEST, *known.moments()]:
+        facts.update(_timed_facts(known, pack, moment))
+        held = rule.applies(facts)
+        start = (start or moment) if held else None
+    return start if start is not None else _EARLIEST
 
 
-def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
+# ---------------------------------------------------------------------------------------------------------
+# Clocks and occurrences.
+
+
+@dataclass(slots=True)
+class _Counter:
+    """The episodes a count clock counts, and the episodes that triggered it so far."""
+
+    starts: list[datetime]
+    ids: list[str]
+    triggers: list[datetime] = field(default_factory=list)
+
+    def window(self, rule: Rule, start: datetime) -> tuple[int, int]:
+        """Indexes [first, last) of the counted episodes in the window that ends at `start`."""
+        last = bisect_left(self.starts, start) + 1
+        first = 0 if rule.clock.within is None else bisect_left(self.starts, subtract(start, rule.clock.within))
+        return first, last
+
+
+def _counter(rule: Rule, episodes: list[_Known], pack: Pack) -> _Counter:
+    counts = rule.clock.counts
+    chosen = [k for k in episodes
+              if (counts.holds(k.facts) if counts is not None else k.number is not None)]
+    return _Counter([k.last_seen for k in chosen], [k.episode.id for k in chosen])
+
+
+def _count_trigger(rule: Rule, known: _Known, counter: _Counter) -> tuple[str, ...] | None:
+    """The episodes counted if this episode makes the count (it must be one of them), else None."""
+    if known.episode.id not in counter.ids:
+        return None
+    first, last = counter.window(rule, known.last_seen)
+    if last - first < rule.clock.count:
+        return None
+    window_start = counter.starts[first]
+    if not rule.clock.retrigger_each_episode and any(t >= window_start for t in counter.triggers):
+        return None
+    counter.triggers.append(known.last_seen)
+    return tuple(counter.ids[first:last])
+
+
+def _anchor(rule: Rule, known: _Known, child: Child, first_episode: bool) -> datetime | None:
+    """When the rule's clock starts for this episode, if that moment is known; child-level clocks produce one
+    duty per history, attached to the first episode."""
+    start = rule.clock.start
+    if start is ClockFrom.LAST_SEEN or start is ClockFrom.EPISODE_COUNT:
+        return known.last_seen
+    if start is ClockFrom.NOTICED:
+        return known.noticed
+    if start is ClockFrom.REPORTED:
+        return known.reported
+    if start is ClockFrom.FOUND:
+        return known.found
+    if start is ClockFrom.FOUND_REPORT_RECEIVED:
+        return known.found_report
+    if start is ClockFrom.RISK_GRADED:
+        return next((t for t, level in known.gradings if level in rule.clock.levels), None)
+    if start is ClockFrom.DUTY_DONE:
+        return next((e.at for e in known.events if e.kind == rule.clock.duty and not e.declined), None)
+    if not first_episode:
+        return None
+    moment = child.placement.started_at if start is ClockFrom.PLACEMENT_STARTED and child.placement else (
+        child.became_looked_after_at if start is ClockFrom.BECAME_LOOKED_AFTER else None)
+    return None if moment is None else _utc(moment)
+
+
+def _first_required(rule: Rule, anchor: datetime, pack: Pack) -> datetime:
+    clock = rule.clock
+    first = anchor
+    if clock.after is not None:
+        first = anchor + rule.after_elapsed if rule.after_elapsed is not None else add(anchor, clock.after,
+                                                                                       pack.office_hours)
+    if clock.time_of_day is not None:
+        first = next_time_of_day(first, clock.time_of_day)
+    return first
+
+
+def _schedule(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
     """The first required time, then each repeat (rrule; elapsed time for hours, wall clock otherwise)."""
     yield first
     repeat = rule.repeat
@@ -337,8 +267,8 @@ def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
     every = repeat.every
     until = None if repeat.until is None else add(first, repeat.until, pack.office_hours)
     if every.unit in (Unit.HOURS, Unit.MINUTES):
-        start = first.astimezone(UTC).replace(tzinfo=None)
-        end = until.astimezone(UTC).replace(tzinfo=None) if until else None
+        start = first.replace(tzinfo=None)
+        end = until.replace(tzinfo=None) if until else None
         times = rrule(_FREQ[every.unit], interval=every.amount, dtstart=start, until=end, count=repeat.count)
         for moment in times:
             if moment != start:
@@ -350,71 +280,147 @@ def _occurrences(rule: Rule, first: datetime, pack: Pack) -> Iterator[datetime]:
     if every.unit is Unit.MONTHS and wall.day > 28:
         # The 29th-31st fall back to the last day of a shorter month instead of skipping it.
         extra = {"bymonthday": tuple(range(28, wall.day + 1)), "bysetpos": -1}
-    times = rrule(_FREQ[every.unit], interval=every.amount, dtstart=wall, until=end, count=repeat.count,
-                  **extra)
+    times = rrule(_FREQ[every.unit], interval=every.amount, dtstart=wall, until=end, count=repeat.count, **extra)
     for moment in times:
         if moment != wall:
-            yield local_datetime(moment).astimezone(UTC)
+            yield _utc(local_datetime(moment))
 
 
-def _due(rule: Rule, required_at: datetime, pack: Pack) -> datetime | None:
+def due_at(rule: Rule, required_at: datetime, pack: Pack) -> datetime:
+    """The deadline of a duty that became required at `required_at`."""
     deadline = rule.deadline
-    if deadline.kind is DeadlineKind.IMMEDIATELY:
-        return required_at
-    if deadline.kind is DeadlineKind.AS_SOON_AS_POSSIBLE:
-        return None
-    assert deadline.within is not None
+    if rule.due_elapsed is not None:
+        return required_at + rule.due_elapsed
+    if deadline.kind is DeadlineKind.NEXT_WORKING_DAY:
+        return next_working_day_close(required_at, pack.office_hours)
+    assert deadline.within is not None, "a pack is compiled only when every phrase has an allowance"
     return add(required_at, deadline.within, pack.office_hours)
 
 
-def _first_done(rule: Rule, known: _Known, anchor: datetime) -> tuple[datetime, str] | None:
-    """The first event at or after the clock started that does a one-off duty."""
-    if len(rule.done_by) == 1 and rule.duty in rule.done_by:
-        events = known.events.get(rule.duty)
-        return next((e for e in events if e[0] >= anchor), None) if events else None
-    return next((e for e in _done_times(rule, known, anchor) if e[0] >= anchor), None)
+class _RuleTrack(Track):
+    """The duty instances one rule produces for one episode, as events are credited to them."""
 
-
-def _done_times(rule: Rule, known: _Known, anchor: datetime) -> list[tuple[datetime, str]]:
-    times: list[tuple[datetime, str]] = []
-    for name in rule.done_by:
-        if name == "found":
-            if known.found is not None:
-                times.append((known.found, "found"))
-        elif name == "reported":
-            if known.reported is not None:
-                times.append((known.reported, "reported"))
-        elif name == "regraded":
-            times += [(t, "regraded") for t, _ in known.gradings if t > anchor]
+    def __init__(self, rule: Rule, known: _Known, anchor: datetime, first: datetime, as_of: datetime,
+                 pack: Pack, order: int) -> None:
+        lower = _EARLIEST if rule.counts_earlier_events else anchor
+        upper = known.found if rule.on_return is not OnReturn.CONTINUES else None
+        holders = fitted(rule.holders, known.facts)
+        super().__init__(rule, anchor, lower, upper, order,
+                         holder_keys=frozenset(name for role in holders for name in (role.key, role.role)))
+        self.known, self.as_of, self.pack = known, as_of, pack
+        self.upcoming: Upcoming | None = None
+        repeat = rule.repeat
+        self.while_missing = repeat is not None and repeat.while_missing
+        if repeat is not None and repeat.from_previous:
+            self.chain = True
+            self._open(1, first)
         else:
-            times += known.events.get(name, [])
-    return sorted(times)
+            self.chain = False
+            self._schedule(first)
+
+    def _still(self, occurrence: int) -> bool:
+        return self.rule.clock.if_still_missing or (occurrence > 1 and self.while_missing)
+
+    def _upcoming(self, occurrence: int, at: datetime) -> None:
+        rule = self.rule
+        self.upcoming = Upcoming(rule.id, rule.duty, rule.title, fitted(rule.holders, self.known.facts),
+                                 self.known.episode.id, occurrence, at, self._still(occurrence), rule.deadline.text,
+                                 due_at(rule, at, self.pack), rule.source)
+
+    def _schedule(self, first: datetime) -> None:
+        lower = self.lower
+        for occurrence, required_at in enumerate(_schedule(self.rule, first, self.pack), start=1):
+            if occurrence > 1 and self.while_missing and not self.known.missing_at(required_at):
+                return
+            if occurrence > _MAX_OCCURRENCES:
+                raise EvaluationError(f"rule '{self.rule.id}' repeats more than {_MAX_OCCURRENCES} times "
+                                      "before as_of")
+            if required_at > self.as_of:
+                self._upcoming(occurrence, required_at)
+                return
+            self.instances.append(Instance(occurrence, required_at, due_at(self.rule, required_at, self.pack),
+                                           lower))
+            lower = required_at  # a later occurrence may be done early, after the one before became required
+
+    def _open(self, occurrence: int, required_at: datetime) -> None:
+        """Open the next occurrence of a chain counted from the previous one, if it is required by as_of."""
+        repeat = self.rule.repeat
+        assert repeat is not None
+        if occurrence > 1:
+            first = self.instances[0].required_at
+            if repeat.count is not None and occurrence > repeat.count:
+                return
+            if repeat.until is not None and required_at > add(first, repeat.until, self.pack.office_hours):
+                return
+            if self.while_missing and not self.known.missing_at(required_at):
+                return
+        if occurrence > _MAX_OCCURRENCES:
+            raise EvaluationError(f"rule '{self.rule.id}' repeats more than {_MAX_OCCURRENCES} times before as_of")
+        if required_at > self.as_of:
+            self._upcoming(occurrence, required_at)
+            return
+        due = due_at(self.rule, required_at, self.pack) if occurrence == 1 else add(
+            required_at, repeat.every, self.pack.office_hours)
+        self.instances.append(Instance(occurrence, required_at, due, self.lower if occurrence == 1 else required_at))
+
+    def credited(self, instance: Instance) -> None:
+        if self.chain and instance is self.instances[-1]:
+            assert instance.credit is not None
+            self._open(instance.occurrence + 1, instance.credit.at)
+
+    def finish(self) -> None:
+        """Open the rest of a chain: an occurrence not done by its deadline is followed by the next one then."""
+        if not self.chain:
+            return
+        while self.instances and self.instances[-1].credit is None and self.upcoming is None:
+            last = self.instances[-1]
+            before = len(self.instances)
+            self._open(last.occurrence + 1, last.due)
+            if len(self.instances) == before:
+                break
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Building results.
+# States and explanations.
 
 
-def _state(rule: Rule, known: _Known, due: datetime | None, done_at: datetime | None,
-           as_of: datetime) -> DutyState:
-    if done_at is not None:
-        return DutyState.DONE_ON_TIME if due is None or done_at <= due else DutyState.DONE_LATE
-    if rule.stands_down_when_found and known.found is not None and (due is None or known.found <= due):
-        return DutyState.STOOD_DOWN
-    if due is not None and as_of > due:
-        return DutyState.OVERDUE
-    return DutyState.DUE
+def _state(rule: Rule, instance: Instance, known: _Known, as_of: datetime) -> DutyState:
+    credit = instance.credit
+    if credit is not None:
+        if credit.declined:
+            return DutyState.DECLINED
+        return DutyState.DONE_ON_TIME if credit.at <= instance.due else DutyState.DONE_LATE
+    found = known.found
+    if rule.on_return is not OnReturn.CONTINUES and found is not None:
+        if found < instance.required_at:
+            return DutyState.STOOD_DOWN
+        if rule.on_return is OnReturn.STANDS_DOWN:
+            return DutyState.STOOD_DOWN if found <= instance.due else DutyState.MISSED
+        return DutyState.MISSED
+    return DutyState.OVERDUE if as_of > instance.due else DutyState.DUE
 
 
-def _escalation(rule: Rule, base: datetime, state: DutyState, done_at: datetime | None, as_of: datetime,
+def _late_by(state: DutyState, instance: Instance, as_of: datetime) -> timedelta | None:
+    if instance.credit is not None and instance.credit.at > instance.due:
+        return instance.credit.at - instance.due
+    if state is DutyState.OVERDUE:
+        return as_of - instance.due
+    return None
+
+
+def _escalation(rule: Rule, instance: Instance, state: DutyState, known: _Known, as_of: datetime,
                 pack: Pack) -> tuple[Escalation, ...]:
     steps = []
+    done_at = instance.credit.at if instance.credit is not None else None
     for step in rule.escalation:
-        at = add(base, step.after, pack.office_hours)
+        at = add(instance.due, step.after, pack.office_hours)
         if state is DutyState.STOOD_DOWN or (done_at is not None and done_at <= at):
             step_state = EscalationState.NOT_NEEDED
         elif done_at is not None:
             step_state = EscalationState.PASSED
+        elif state is DutyState.MISSED:
+            step_state = EscalationState.PASSED if known.found is not None and at < known.found else (
+                EscalationState.NOT_NEEDED)
         elif as_of > at:
             step_state = EscalationState.ACTIVE
         else:
@@ -423,103 +429,133 @@ def _escalation(rule: Rule, base: datetime, state: DutyState, done_at: datetime 
     return tuple(steps)
 
 
+def _when(moment: datetime) -> str:
+    return moment.astimezone(LONDON).strftime("%a %d %b %Y %H:%M %Z")
+
+
+def describe_deadline_reading(rule: Rule) -> str:
+    """The deadline in words, saying how a phrase with no exact limit is read and why."""
+    deadline = rule.deadline
+    if deadline.kind is DeadlineKind.PHRASE:
+        return (f"no exact limit in the document ('{deadline.text}'); this pack reads it as within "
+                f"{deadline.within}: {deadline.reading}")
+    if deadline.kind is DeadlineKind.NEXT_WORKING_DAY:
+        return "by the close of the working day on which the office next opens after it became required"
+    return deadline.text
+
+
+def _why(rule: Rule, instance: Instance, state: DutyState, known: _Known, as_of: datetime) -> str:
+    """Why the duty instance is in its state, in words."""
+    credit = instance.credit
+    due = _when(instance.due)
+    if credit is not None:
+        by = f" by {credit.by}" if credit.by else ""
+        what = "the report to police" if credit.kind == "reported" else (
+            "the child being found" if credit.kind == "found" else (
+                "a later risk grading" if credit.kind == "regraded" else f"an event '{credit.kind}'"))
+        named = " naming this rule" if credit.rule == rule.id else ""
+        timing = ("on or before the deadline " + due if credit.at <= instance.due
+                  else f"{describe_span(credit.at - instance.due)} after the deadline {due}")
+        verb = "offered and declined" if state is DutyState.DECLINED else "done"
+        return f"{verb} at {_when(credit.at)}{by} ({what}{named}), {timing}"
+    found = known.found
+    if state is DutyState.STOOD_DOWN:
+        if found is not None and found < instance.required_at:
+            return f"the child was found at {_when(found)}, before the duty became required"
+        return (f"the child was found at {_when(found) if found else '?'}, before the deadline {due}; "
+                "the document says this duty lapses when the child is found")
+    if state is DutyState.MISSED:
+        reason = ("the rule says it could only be done while the child was missing"
+                  if rule.on_return is OnReturn.MISSED else "it was already overdue when it lapsed")
+        return (f"required from {_when(instance.required_at)}, not done, and no longer possible: the child was "
+                f"found at {_when(found) if found else '?'} ({reason})")
+    if state is DutyState.OVERDUE:
+        return (f"not done by the deadline {due}; overdue by {describe_span(as_of - instance.due)} at "
+                f"{_when(as_of)}")
+    return f"required from {_when(instance.required_at)}; not done yet; due by {due}"
+
+
 def _clock_text(rule: Rule, anchor: datetime) -> str:
     clock = rule.clock
-    text = f"clock from {clock.start.value} at {anchor.astimezone(LONDON).isoformat()}"
+    text = f"clock from {clock.start.value} at {_when(anchor)}"
     if clock.after is not None:
         text += f", required after {clock.after}"
+    if clock.time_of_day is not None:
+        text += f", at the next {clock.time_of_day.strftime('%H:%M')}"
     if clock.if_still_missing:
         text += " if still missing"
     return text
 
 
-def _duty(rule: Rule, known: _Known, occurrence: int, required_at: datetime, anchor: datetime,
-          done: tuple[datetime, str] | None, facts: dict[str, Any], as_of: datetime, pack: Pack,
-          explain: bool) -> Duty:
-    due = _due(rule, required_at, pack)
-    done_at = done[0] if done else None
-    state = _state(rule, known, due, done_at, as_of)
-    explanation = None
-    if explain:
-        tests: list[Trace] = []
-        rule.when.trace(facts, tests)
-        explanation = Explanation(
-            conditions=rule.when.describe(),
-            tests=tuple(tests),
-            clock=_clock_text(rule, anchor))
-    escalation = _escalation(rule, due or required_at, state, done_at, as_of, pack) if rule.escalation else ()
-    return Duty(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, occurrence, required_at,
-                rule.deadline.text, due, state, done_at, done[1] if done else None, escalation, rule.source,
-                rule.interpretation, {f: facts[f] for f in rule.facts_read}, explanation)
+# ---------------------------------------------------------------------------------------------------------
+# Building results.
 
 
-def _upcoming(rule: Rule, known: _Known, occurrence: int, at: datetime, still_missing: bool,
-              pack: Pack) -> Upcoming:
-    return Upcoming(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, occurrence, at, still_missing,
-                    rule.deadline.text, _due(rule, at, pack), rule.source)
+def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], as_of: datetime, pack: Pack,
+            explain: bool) -> list[Duty]:
+    rule, known = track.rule, track.known
+    holders = fitted(rule.holders, facts)
+    recipients = fitted(rule.recipients, facts) if rule.recipients else ()
+    allows = str(rule.deadline.within) if rule.deadline.kind is DeadlineKind.PHRASE else None
+    read = {f: facts[f] for f in rule.facts_read}
+    duties = []
+    for instance in track.instances:
+        state = _state(rule, instance, known, as_of)
+        credit = instance.credit
+        explanation = None
+        if explain:
+            tests: list[Trace] = []
+            rule.when.trace(facts, tests)
+            explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
+                                      _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted)
+        escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation else ()
+        duties.append(Duty(
+            rule.id, rule.duty, rule.title, holders, recipients, known.episode.id, instance.occurrence,
+            instance.required_at, rule.deadline.text, allows, instance.due, state,
+            credit.at if credit else None, credit.by if credit else None, credit.kind if credit else None,
+            _late_by(state, instance, as_of), escalation, rule.source, rule.interpretation, read, explanation))
+    return duties
 
 
-def _one_off(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, Any], as_of: datetime, pack: Pack,
-             duties: list[Duty], upcoming: list[Upcoming]) -> None:
-    """The common case, a rule that does not repeat, kept to few calls: it runs for most rules and episodes."""
-    clock = rule.clock
-    if clock.after is None:
-        first = anchor
-    elif rule.after_elapsed is not None:
-        first = anchor + rule.after_elapsed
-    else:
-        first = add(anchor, clock.after, pack.office_hours)
-    found = known.found
-    if clock.if_still_missing and found is not None and found <= first:
-        return
-    if first > as_of:
-        upcoming.append(_upcoming(rule, known, 1, first, clock.if_still_missing, pack))
-        return
-    kind = rule.deadline.kind
-    if kind is DeadlineKind.WITHIN:
-        due: datetime | None = (first + rule.due_elapsed if rule.due_elapsed is not None
-                                else _due(rule, first, pack))
-    else:
-        due = first if kind is DeadlineKind.IMMEDIATELY else None
-    done = _first_done(rule, known, _EARLIEST if rule.counts_earlier_events else anchor)
-    done_at = done[0] if done is not None else None
-    state = _state(rule, known, due, done_at, as_of)
-    escalation = _escalation(rule, due or first, state, done_at, as_of, pack) if rule.escalation else ()
-    duties.append(Duty(rule.id, rule.duty, rule.title, rule.roles, known.episode.id, 1, first, rule.deadline.text,
-                       due, state, done_at, done[1] if done else None, escalation, rule.source,
-                       rule.interpretation, {f: facts[f] for f in rule.facts_read}, None))
-
-
-def _rule_results(rule: Rule, known: _Known, anchor: datetime, facts: dict[str, Any], as_of: datetime,
-                  pack: Pack, explain: bool) -> tuple[list[Duty], list[Upcoming]]:
-    duties: list[Duty] = []
-    first = anchor if rule.clock.after is None else add(anchor, rule.clock.after, pack.office_hours)
-    if rule.clock.if_still_missing and not known.missing_at(first):
-        return duties, []
-    done_times = _done_times(rule, known, anchor)
-    used = 0
-    while_missing = rule.repeat is not None and rule.repeat.while_missing
-    for occurrence, required_at in enumerate(_occurrences(rule, first, pack), start=1):
-        if occurrence > 1 and while_missing and not known.missing_at(required_at):
-            break
-        if occurrence > _MAX_OCCURRENCES:
-            raise EvaluationError(f"rule '{rule.id}' repeats more than {_MAX_OCCURRENCES} times before as_of")
-        if required_at > as_of:
-            still = rule.clock.if_still_missing or (occurrence > 1 and while_missing)
-            return duties, [_upcoming(rule, known, occurrence, required_at, still, pack)]
-        lower = (_EARLIEST if rule.counts_earlier_events else anchor) if occurrence == 1 else required_at
-        index = next((i for i in range(used, len(done_times)) if done_times[i][0] >= lower), None)
-        done = None
-        if index is not None:
-            done, used = done_times[index], index + 1
-        duties.append(_duty(rule, known, occurrence, required_at, anchor, done, facts, as_of, pack, explain))
-    return duties, []
-
-
-def _check_findings(checks: tuple[Check, ...], known: _Known, facts: dict[str, Any]) -> list[Finding]:
+def _check_findings(checks: tuple[Check, ...], known: _Known) -> list[Finding]:
     return [Finding(check.id, known.episode.id, check.finding, check.source)
             for check in checks
-            if (check.episodes is None or known.episode.kind in check.episodes) and check.when.holds(facts)]
+            if (check.episodes is None or known.episode.kind in check.episodes) and check.when.holds(known.facts)]
+
+
+def _needs_grading(pack: Pack, known: _Known) -> list[Rule]:
+    """Rules for this episode that some police risk grading would bring into force."""
+    needs = []
+    for rule in pack.rules_by_kind[known.episode.kind]:
+        if rule.clock.start is ClockFrom.RISK_GRADED and rule.applies(known.facts):
+            needs.append(rule)
+        elif _RISK_FACTS.intersection(rule.facts_read):
+            for level in RiskLevel:
+                graded = {**known.facts, "episode.initial_risk": level.value, "episode.highest_risk": level.value,
+                          "episode.risk_levels": (level.value,)}
+                if rule.applies(graded):
+                    needs.append(rule)
+                    break
+    return needs
+
+
+def _gap_findings(known: _Known, waiting: list[Rule], risk_rules: list[Rule]) -> list[Finding]:
+    """Findings for what the history lacks that the protocol needs to decide (no report, no grading)."""
+    findings: list[Finding] = []
+    episode = known.episode.id
+    if known.number is None:
+        return findings
+    if known.reported is None and waiting:
+        findings.append(Finding(
+            "not-reported", episode,
+            f"No police report is recorded for this episode, so {len(waiting)} duties that run from the report "
+            f"were not assessed: {', '.join(r.id for r in waiting)}.", None))
+    if known.reported is not None and not known.gradings and risk_rules:
+        findings.append(Finding(
+            "no-risk-grading", episode,
+            f"No police risk grading is recorded for this episode, so {len(risk_rules)} rules that depend on the "
+            f"grading could not be decided: {', '.join(r.id for r in risk_rules)}.", None))
+    return findings
 
 
 def _history_findings(pack: Pack, history: History) -> list[Finding]:
@@ -536,6 +572,8 @@ def _history_findings(pack: Pack, history: History) -> list[Finding]:
             check="unknown-locality", episode=None, source=None,
             finding=f"The child's locality '{locality}' is not one of this protocol's localities "
                     f"({', '.join(localities) or 'none'})."))
+    rule_ids = {rule.id for rule in pack.rules}
+    roles = set(pack.roles) | {role.role for role in pack.roles.values()} | set(pack.vocabulary.roles)
     for episode in history.episodes:
         for event in episode.events:
             if event.duty not in pack.vocabulary.duties:
@@ -543,6 +581,33 @@ def _history_findings(pack: Pack, history: History) -> list[Finding]:
                     check="unknown-duty-event", episode=episode.id, source=None,
                     finding=f"An event records the duty '{event.duty}', which is not a canonical duty kind; "
                             "it was ignored."))
+            if event.rule is not None and event.rule not in rule_ids:
+                findings.append(Finding(
+                    check="unknown-rule-event", episode=episode.id, source=None,
+                    finding=f"An event at {event.at.isoformat()} names the rule '{event.rule}', which this "
+                            "protocol does not have; it was credited to no duty."))
+            if event.by is not None and event.by not in roles:
+                findings.append(Finding(
+                    check="unknown-role-event", episode=episode.id, source=None,
+                    finding=f"An event at {event.at.isoformat()} was done by '{event.by}', which is neither a "
+                            "role of this protocol nor a canonical role; it was credited to no duty."))
+    return findings
+
+
+def _uncredited_findings(known: _Known, events: list[Credit]) -> list[Finding]:
+    """An event that said whose duty it did, or was declined, and matched none, is worth telling the user."""
+    findings = []
+    for event in events:
+        if event.rule is None and event.by is None and not event.declined:
+            continue
+        said = ", ".join(part for part in (
+            f"names the rule '{event.rule}'" if event.rule else "",
+            f"was done by '{event.by}'" if event.by else "",
+            "was declined" if event.declined else "") if part)
+        findings.append(Finding(
+            "event-not-credited", known.episode.id,
+            f"The '{event.kind}' event at {_when(event.at)} {said}, and no duty required at that time matches "
+            "it (a rule that cannot be declined is not done by a refusal), so it was credited to no duty.", None))
     return findings
 
 
@@ -550,7 +615,7 @@ def evaluate(pack: Pack, history: History, as_of: datetime, *, explain: bool = F
     """The duties `pack` requires for `history` as of `as_of`, the next scheduled triggers, and findings.
 
     Pure and deterministic. Raises EvaluationError when `as_of` has no UTC offset or is before the first
-    episode. With `explain=True`, each duty carries the trace of the conditions that held.
+    episode. With `explain=True`, each duty carries the trace of its conditions and why it is in its state.
     """
     if not isinstance(as_of, datetime) or as_of.tzinfo is None or as_of.utcoffset() is None:
         raise EvaluationError("as_of must be a timestamp with a UTC offset, such as 2026-11-07T10:00:00Z")
@@ -563,45 +628,82 @@ def evaluate(pack: Pack, history: History, as_of: datetime, *, explain: bool = F
         raise EvaluationError(f"cannot evaluate this history: {error}") from None
 
 
+def _known_episodes(pack: Pack, history: History, as_of: datetime) -> list[_Known]:
+    child = history.child
+    base = _child_facts(child, pack)
+    episodes = [_Known.at(e, as_of) for e in history.ordered_episodes() if e.last_seen_at <= as_of]
+    number = 0
+    for known in episodes:
+        known.facts = _episode_facts(known, child, base, pack, as_of)
+        if pack.is_counted(known.episode.kind, known.facts):
+            number += 1
+            known.number = number
+            known.facts["episode.number"] = number
+    return episodes
+
+
 def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> Evaluation:
-    as_of = as_of.astimezone(UTC)  # every internal time is UTC: same-zone comparisons are cheap and exact
+    as_of = _utc(as_of)  # every internal time is UTC: same-zone comparisons are cheap and exact
     ordered = history.ordered_episodes()
     if as_of < ordered[0].last_seen_at:
         raise EvaluationError(
             f"as_of {as_of.isoformat()} is before the first episode ('{ordered[0].id}', last seen "
             f"{ordered[0].last_seen_at.isoformat()})")
-    episodes = [_Known.at(e, n, as_of) for n, e in enumerate(ordered, start=1) if e.last_seen_at <= as_of]
+    episodes = _known_episodes(pack, history, as_of)
     child = history.child
-    base = _child_facts(child, pack)
-    counted: dict[str, set[str]] = {}  # filled on first use: most count rules do not apply to most children
+    counters: dict[str, _Counter] = {}  # made on first use: most count rules do not apply to most children
     duties: list[Duty] = []
     upcoming: list[Upcoming] = []
     findings = _history_findings(pack, history)
     for index, known in enumerate(episodes):
-        facts = _episode_facts(known, child, base, pack)
+        facts = known.facts
         kind: EpisodeKind = known.episode.kind
         applicable = [rule for rule in pack.rules_by_kind[kind] if rule.applies(facts)]
         overridden = {other for rule in applicable for other in rule.overrides}
-        for rule in applicable:
+        tracks: list[_RuleTrack] = []
+        counted: dict[str, tuple[str, ...]] = {}
+        waiting: list[Rule] = []
+        for order, rule in enumerate(applicable):
             if rule.id in overridden:
                 continue
-            if rule.clock.start is ClockFrom.EPISODE_COUNT and rule.id not in counted:
-                counted[rule.id] = _count_triggers(rule, episodes)
-            anchor = _anchor(rule, known, child, as_of, counted.get(rule.id, _NONE), index == 0)
+            if rule.clock.start is ClockFrom.EPISODE_COUNT:
+                if rule.id not in counters:
+                    counters[rule.id] = _counter(rule, episodes, pack)
+                trigger = _count_trigger(rule, known, counters[rule.id])
+                if trigger is None:
+                    continue
+                counted[rule.id] = trigger
+            anchor = _anchor(rule, known, child, index == 0)
             if anchor is None:
+                if rule.clock.start is ClockFrom.REPORTED:
+                    waiting.append(rule)
                 continue
-            if rule.repeat is None and not explain:
-                _one_off(rule, known, anchor, facts, as_of, pack, duties, upcoming)
+            if rule.timed:
+                anchor = max(anchor, _condition_start(rule, known, pack))
+            first = _first_required(rule, anchor, pack)
+            if rule.clock.if_still_missing and not known.missing_at(first):
                 continue
-            new_duties, new_upcoming = _rule_results(rule, known, anchor, facts, as_of, pack, explain)
-            duties += new_duties
-            upcoming += new_upcoming
-        findings += _check_findings(pack.checks, known, facts)
+            tracks.append(_RuleTrack(rule, known, anchor, first, as_of, pack, order))
+        uncredited = credit_events(tracks, [*known.events, *_pseudo_events(known)])
+        for track in tracks:
+            track.finish()
+            duties += _duties(track, facts, counted.get(track.rule.id, ()), as_of, pack, explain)
+            if track.upcoming is not None:
+                upcoming.append(track.upcoming)
+        findings += _check_findings(pack.checks, known)
+        findings += _gap_findings(known, waiting, _needs_grading(pack, known) if not known.gradings else [])
+        findings += _uncredited_findings(known, uncredited)
     # All result times are UTC, so they sort as instants.
     duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
     upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
     return Evaluation(pack.id, as_of, tuple(duties), tuple(upcoming), tuple(findings))
 
 
-__all__ = ["ConditionTest", "Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Explanation",
-           "Finding", "RoleRef", "Upcoming", "evaluate"]
+def _pseudo_events(known: _Known) -> list[Credit]:
+    """The report, the find and each grading, as moments that a rule's `done_by` may name."""
+    events = [Credit(t, "regraded", None, False, None, -1) for t, _ in known.gradings]
+    if known.reported is not None:
+        events.append(Credit(known.reported, "reported", None, False, None, -1))
+    if known.found is not None:
+        events.append(Credit(known.found, "found", None, False, None, -1))
+    return events

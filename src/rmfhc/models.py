@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import date
+from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Self
@@ -58,6 +58,17 @@ class Outcome(enum.StrEnum):
     DECLINED = "declined"
 
 
+class ConcernKind(enum.StrEnum):
+    """Something that becomes known during or after an episode, at a moment of its own."""
+
+    SIGNIFICANT_HARM = "significant_harm"  # suffered, or believed to have suffered, significant harm while missing
+    RISK_OF_SIGNIFICANT_HARM = "risk_of_significant_harm"  # concerns the child is at risk of significant harm
+    HARM_DISCLOSED_ON_RETURN = "harm_disclosed_on_return"  # on return: harmed, a victim of crime, or in danger
+    EXPLOITATION = "exploitation"  # a concern of sexual or criminal exploitation arising in this episode
+    TRAFFICKING = "trafficking"  # a concern that the child is being trafficked
+    REMOVED_FROM_UK = "removed_from_uk"  # believed to have been taken out of the United Kingdom
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -102,12 +113,34 @@ class RiskGrading(_Model):
 
 
 class DutyEvent(_Model):
-    """A duty done (or offered and declined) during or after an episode."""
+    """A duty done (or offered and declined) during or after an episode.
+
+    `rule` optionally names the pack rule the act discharges; `by` optionally names who did it (a role key of
+    the pack, such as `social_worker`, or a canonical role of the vocabulary). With either, the event is
+    credited only to a duty that matches; without them, to one duty of its kind (docs/history-format.md).
+    """
 
     duty: str
     at: AwareDatetime
     outcome: Outcome = Outcome.DONE
+    rule: str | None = None
+    by: str | None = None
     note: str | None = None
+
+
+class Concern(_Model):
+    """A fact about an episode that became known at a moment: harm, exploitation, trafficking..."""
+
+    concern: ConcernKind
+    known_at: AwareDatetime
+    note: str | None = None
+
+
+_UNTIMED = {
+    "significant_harm": ConcernKind.SIGNIFICANT_HARM,
+    "harm_disclosed_on_return": ConcernKind.HARM_DISCLOSED_ON_RETURN,
+    "removed_from_uk": ConcernKind.REMOVED_FROM_UK,
+}
 
 
 class Episode(_Model):
@@ -120,15 +153,40 @@ class Episode(_Model):
     risk: tuple[RiskGrading, ...] = ()
     found_at: AwareDatetime | None = None
     found_report_received_at: AwareDatetime | None = None
-    significant_harm: bool = False
-    harm_disclosed_on_return: bool = False
-    removed_from_uk: bool = False
+    noticed_at: AwareDatetime | None = None
+    concerns: tuple[Concern, ...] = ()
     events: tuple[DutyEvent, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untimed_facts_moved(cls, data: Any) -> Any:
+        # Before version 0.2 these were booleans with no time; a rule then fired from the report even when
+        # the harm only came to light on return. Say how to write them now rather than "extra input".
+        if isinstance(data, dict):
+            for old, concern in _UNTIMED.items():
+                if old in data:
+                    raise ValueError(
+                        f"'{old}' is now a concern with the moment it became known: write "
+                        f"concerns: [{{concern: {concern.value}, known_at: <timestamp>}}] (see CHANGELOG.md)")
+        return data
+
+    @property
+    def noticed(self) -> datetime:
+        """When the absence was noticed or the concern arose: `noticed_at`, or else when last seen."""
+        return self.noticed_at or self.last_seen_at
 
     @model_validator(mode="after")
     def _times_in_order(self) -> Self:
         if self.reported_at is not None and self.reported_at < self.last_seen_at:
             raise ValueError("reported_at is before last_seen_at")
+        if self.noticed_at is not None:
+            if self.noticed_at < self.last_seen_at:
+                raise ValueError("noticed_at is before last_seen_at")
+            if self.reported_at is not None and self.reported_at < self.noticed_at:
+                raise ValueError("reported_at is before noticed_at: an absence is noticed before it is reported")
+        for concern in self.concerns:
+            if concern.known_at < self.last_seen_at:
+                raise ValueError(f"the {concern.concern.value} concern is known before last_seen_at")
         if self.found_at is not None:
             if self.found_at < self.last_seen_at:
                 raise ValueError("found_at is before last_seen_at")

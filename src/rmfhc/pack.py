@@ -9,18 +9,18 @@ from __future__ import annotations
 import enum
 import os
 import re
-from importlib import resources
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import _yaml
-from .conditions import Always, Condition, compile_condition
+from .conditions import TIMED_FACTS, Always, Condition, compile_condition
 from .dates import WEEKDAYS, Duration, OfficeHours, Unit
 from .errors import PackError, Problem
 from .models import EpisodeKind, RiskLevel
@@ -35,7 +35,10 @@ class _Spec(BaseModel):
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DEADLINE = re.compile(r"^(immediately|as soon as (?:possible|practicable)|next working day|within (.+))$")
+# Phrases that set no exact limit: each pack states how long it reads each one as allowing (`readings`).
+PHRASES = ("immediately", "without delay", "as soon as possible", "as soon as practicable")
+_DEADLINE = re.compile(
+    r"^(immediately|without delay|as soon as (?:possible|practicable)|next working day|within (.+))$")
 
 
 def _duration(text: str) -> str:
@@ -90,8 +93,43 @@ class RoleSpec(_Spec):
     role: str
 
 
+class ReadingSpec(_Spec):
+    """How long the pack reads a phrase such as "without delay" as allowing, and why."""
+
+    allows: str
+    interpretation: str = Field(min_length=10)
+
+    _allows = field_validator("allows")(lambda v: _duration(v))
+
+
+class EpisodeKindSpec(_Spec):
+    """How the pack treats one kind of episode: whether it is counted as a missing episode, and in words."""
+
+    counted: bool | dict[str, Any]
+    treatment: str = Field(min_length=10)
+
+
+class HolderSpec(_Spec):
+    """A role that holds (or is told of) a duty only for some children: `{role: foster_carer, when: ...}`."""
+
+    role: str
+    when: Any
+
+
+RoleEntry = str | HolderSpec
+
+
+class OnReturn(enum.StrEnum):
+    """What a duty not yet done becomes when the child is found (docs/pack-format.md, "On return")."""
+
+    CONTINUES = "continues"  # still required: due, then overdue
+    STANDS_DOWN = "stands_down"  # the document says it lapses: stood down, or missed if it was already overdue
+    MISSED = "missed"  # it could only be done while the child was missing: missed
+
+
 class ClockFrom(enum.StrEnum):
     LAST_SEEN = "last_seen"
+    NOTICED = "noticed"
     REPORTED = "reported"
     RISK_GRADED = "risk_graded"
     FOUND = "found"
@@ -111,12 +149,22 @@ class ClockSpec(_Spec):
     count: int | None = Field(default=None, ge=1)
     within: str | None = None
     retrigger: Literal["each_episode", "once_per_window"] | None = None
+    counts: Any = None
+    at_time_of_day: str | None = None
 
     _after = field_validator("after", "within")(lambda v: None if v is None else _duration(v))
+
+    @field_validator("at_time_of_day")
+    @classmethod
+    def _time_of_day(cls, value: str | None) -> str | None:
+        if value is not None and not _CLOCK.match(value):
+            raise ValueError(f"'{value}' is not a time of day; write it as \"02:00\" (in quotes)")
+        return value
 
 
 class RepeatSpec(_Spec):
     every: str
+    from_: Literal["first", "previous"] = Field(default="first", alias="from")
     until: str | None = None
     count: int | None = Field(default=None, ge=1)
     while_missing: bool = False
@@ -141,9 +189,12 @@ class RuleSpec(_Spec):
     when: Any = None
     clock: ClockSpec
     due: str
-    stands_down_when_found: bool = False
+    allows: str | None = None
+    on_return: OnReturn = OnReturn.CONTINUES
+    can_be_declined: bool = False
     counts_earlier_events: bool = False
-    roles: tuple[str, ...] = Field(min_length=1)
+    roles: tuple[RoleEntry, ...] = Field(min_length=1)
+    recipients: tuple[RoleEntry, ...] = ()
     escalation: tuple[EscalationSpec, ...] = ()
     source: Citation
     also_cites: tuple[Citation, ...] = ()
@@ -152,13 +203,23 @@ class RuleSpec(_Spec):
     done_by: tuple[str, ...] | None = None
     repeat: RepeatSpec | None = None
 
+    _allows = field_validator("allows")(lambda v: None if v is None else _duration(v))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "stands_down_when_found" in data:
+            raise ValueError("'stands_down_when_found' is now 'on_return: stands_down' (or 'missed' where the "
+                             "duty is no longer possible once the child is found); see docs/pack-format.md")
+        return data
+
     @field_validator("due")
     @classmethod
     def _due(cls, value: str) -> str:
         match = _DEADLINE.match(value.strip().lower())
         if match is None:
-            raise ValueError(f"'{value}' is not a deadline; write 'immediately', 'as soon as possible', "
-                             "'next working day' or 'within N unit' (such as 'within 24 hours')")
+            raise ValueError(f"'{value}' is not a deadline; write 'immediately', 'without delay', 'as soon as "
+                             "possible', 'next working day' or 'within N unit' (such as 'within 24 hours')")
         if match.group(2):
             _duration(match.group(2))
         return value
@@ -186,6 +247,9 @@ class PackSpec(_Spec):
 
     protocol: ProtocolMeta
     office_hours: OfficeHoursSpec = OfficeHoursSpec()
+    readings: dict[Literal["immediately", "without delay", "as soon as possible", "as soon as practicable"],
+                   ReadingSpec] = Field(default_factory=dict)
+    episode_kinds: dict[EpisodeKind, EpisodeKindSpec] = Field(default_factory=dict)
     roles: dict[str, RoleSpec]
     rules: tuple[RuleSpec, ...] = Field(min_length=1)
     checks: tuple[CheckSpec, ...] = ()
@@ -195,30 +259,50 @@ class PackSpec(_Spec):
 # ---------------------------------------------------------------------------------------------------------
 # The compiled form used by evaluation.
 
+PSEUDO_EVENTS = ("reported", "found", "regraded")  # `done_by` entries that are moments of the episode, not events
+
+# Without `episode_kinds` in a pack, these kinds count as missing episodes; an absence at a known location and
+# a school absence do not.
+DEFAULT_COUNTED = frozenset({EpisodeKind.MISSING, EpisodeKind.MISSING_WITH_FAMILY, EpisodeKind.ABSCONDED})
+
 
 class DeadlineKind(enum.StrEnum):
-    IMMEDIATELY = "immediately"
-    AS_SOON_AS_POSSIBLE = "as soon as possible"
-    WITHIN = "within"
+    WITHIN = "within"  # a stated time limit: within 24 hours, within 3 working days
+    NEXT_WORKING_DAY = "next working day"  # close of the next working day on which the office opens
+    PHRASE = "phrase"  # immediately, without delay, as soon as possible: the pack states what it allows
 
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """When a duty is due, relative to when it became required."""
+    """When a duty is due, relative to when it became required.
+
+    For a phrase with no exact limit ("immediately", "as soon as possible"), `within` is what the pack reads it
+    as allowing and `reading` says why, in the pack's words.
+    """
 
     kind: DeadlineKind
     within: Duration | None = None
     text: str = ""
+    reading: str | None = None
+
+    def describe(self) -> str:
+        """The deadline in words, with the allowance a phrase is read as: 'immediately (allows 1 hour)'."""
+        if self.kind is DeadlineKind.PHRASE:
+            return f"{self.text} (read as within {self.within})"
+        return self.text
 
     @classmethod
-    def parse(cls, text: str) -> Deadline:
-        words = text.strip().lower()
-        if words == "immediately":
-            return cls(DeadlineKind.IMMEDIATELY, None, "immediately")
-        if words.startswith("as soon as"):
-            return cls(DeadlineKind.AS_SOON_AS_POSSIBLE, None, words)
+    def parse(cls, text: str, readings: Mapping[str, tuple[Duration, str]] | None = None,
+              allows: Duration | None = None, why: str | None = None) -> Deadline:
+        """Read a `due` phrase; a phrase takes its allowance from `allows` or the pack's `readings`."""
+        words = " ".join(text.strip().lower().split())
         if words == "next working day":
-            return cls(DeadlineKind.WITHIN, Duration(1, Unit.WORKING_DAYS), "next working day")
+            return cls(DeadlineKind.NEXT_WORKING_DAY, None, words)
+        if words in PHRASES:
+            if allows is not None:
+                return cls(DeadlineKind.PHRASE, allows, words, why)
+            within, reading = (readings or {}).get(words, (None, None))
+            return cls(DeadlineKind.PHRASE, within, words, reading)
         return cls(DeadlineKind.WITHIN, Duration.parse(words.removeprefix("within ")), words)
 
 
@@ -244,6 +328,20 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Holder:
+    """A role on a rule, with the condition under which it applies to a child (None: every child)."""
+
+    role: Role
+    when: Condition | None = None
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
+
+
+def fitted(holders: tuple[Holder, ...], facts: Mapping[str, Any]) -> tuple[Role, ...]:
+    """The roles of `holders` that apply to a child with these facts."""
+    return tuple(h.role for h in holders if h.applies is None or h.applies(facts))
+
+
+@dataclass(frozen=True, slots=True)
 class Clock:
     start: ClockFrom
     after: Duration | None
@@ -253,6 +351,8 @@ class Clock:
     count: int
     within: Duration | None
     retrigger_each_episode: bool
+    counts: Condition | None = None  # which episodes an episode_count clock counts (None: the pack's counted)
+    time_of_day: time | None = None  # required at the next time the London clock shows this, after the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +361,7 @@ class Repeat:
     until: Duration | None
     count: int | None
     while_missing: bool
+    from_previous: bool = False  # each occurrence counted from when the previous one was done
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,20 +383,29 @@ class Rule:
     when: Condition
     clock: Clock
     deadline: Deadline
-    stands_down_when_found: bool
+    on_return: OnReturn
+    can_be_declined: bool
     counts_earlier_events: bool
-    roles: tuple[Role, ...]
+    holders: tuple[Holder, ...]
+    recipients: tuple[Holder, ...]
     escalation: tuple[EscalationStep, ...]
     source: Source
     also_cites: tuple[Source, ...]
     interpretation: str | None
     overrides: tuple[str, ...]
-    done_by: frozenset[str]
+    done_by: frozenset[str]  # duty kinds (and `reported`, `found`, `regraded`) that do this duty
+    exclusive: bool  # no `done_by` written: an event of the rule's kind does one duty, not every duty of its kind
     repeat: Repeat | None
     facts_read: tuple[str, ...]
     applies: Callable[[Mapping[str, Any]], bool]  # `when` compiled to a closure
+    timed: bool = False  # `when` reads facts that become known at a moment (gradings, concerns)
     after_elapsed: timedelta | None = None  # clock.after as elapsed time, when it is hours or minutes
     due_elapsed: timedelta | None = None  # the deadline as elapsed time, when it is hours or minutes
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """Every role that may hold this duty, whatever the child."""
+        return tuple(h.role for h in self.holders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,10 +444,18 @@ class Pack:
     vocabulary: Vocabulary
     uses_locality: bool = field(default=False)
     rules_by_kind: dict[EpisodeKind, tuple[Rule, ...]] = field(default_factory=dict)
+    # Which episodes are missing episodes, counted by `episode.number` and `episode_count` clocks: per kind,
+    # True, False or a condition on the episode's facts (Pan Cheshire counts absconders under 16).
+    counted: dict[EpisodeKind, bool | Callable[[Mapping[str, Any]], bool]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.spec.protocol.id
+
+    def is_counted(self, kind: EpisodeKind, facts: Mapping[str, Any]) -> bool:
+        """True if an episode of this kind, with these facts, counts as a missing episode in this pack."""
+        counted = self.counted.get(kind, kind in DEFAULT_COUNTED)
+        return counted if isinstance(counted, bool) else counted(facts)
 
     @property
     def meta(self) -> ProtocolMeta:
@@ -462,101 +580,182 @@ def validate_pack(path: str | Path) -> Pack:
     return pack
 
 
-def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
-             path: str) -> tuple[Pack, list[Problem]]:
-    problems: list[Problem] = []
-    localities = tuple(spec.protocol.localities)
+class _Compiler:
+    """Compiles a validated PackSpec into a Pack, collecting every problem with its place in the file."""
 
-    roles: dict[str, Role] = {}
-    for key, role in spec.roles.items():
-        if role.role not in vocabulary.roles:
-            problems.append(doc.problem(("roles", key, "role"),
-                                        f"'{role.role}' is not a canonical role in protocols/vocabulary.yaml"))
-        roles[key] = Role(key, role.title, role.role)
+    def __init__(self, spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary) -> None:
+        self.spec, self.doc, self.vocabulary = spec, doc, vocabulary
+        self.problems: list[Problem] = []
+        self.localities = tuple(spec.protocol.localities)
+        self.roles: dict[str, Role] = {}
+        self.used_roles: set[str] = set()
+        self.uses_locality = False
 
-    def role_refs(keys: Sequence[str], where: tuple[int | str, ...]) -> tuple[Role, ...]:
+    def problem(self, where: tuple[int | str, ...], message: str, value: bool = True) -> None:
+        self.problems.append(self.doc.problem(where, message, value=value))
+
+    def condition(self, raw: Any, where: tuple[int | str, ...]) -> Condition:
+        condition, complaints = compile_condition(raw, where, self.localities)
+        self.problems += [self.doc.problem(p, m, value=False) for p, m in complaints]
+        self.uses_locality |= "child.locality" in condition.facts_read()
+        return condition
+
+    def role(self, key: str, where: tuple[int | str, ...]) -> Role | None:
+        if key in self.roles:
+            self.used_roles.add(key)
+            return self.roles[key]
+        self.problem(where, f"'{key}' is not one of this pack's roles")
+        return None
+
+    def holders(self, entries: Sequence[RoleEntry], where: tuple[int | str, ...]) -> tuple[Holder, ...]:
         found = []
-        for i, key in enumerate(keys):
-            if key in roles:
-                found.append(roles[key])
-            else:
-                problems.append(doc.problem((*where, i), f"'{key}' is not one of this pack's roles"))
+        for i, entry in enumerate(entries):
+            if isinstance(entry, str):
+                role = self.role(entry, (*where, i))
+                if role is not None:
+                    found.append(Holder(role))
+                continue
+            role = self.role(entry.role, (*where, i, "role"))
+            condition = self.condition(entry.when, (*where, i, "when"))
+            if isinstance(condition, Always):
+                self.problem((*where, i), "a role with `when` needs a condition; write the key alone otherwise")
+            if role is not None:
+                found.append(Holder(role, condition, condition.predicate()))
         return tuple(found)
 
-    rule_ids = [rule.id for rule in spec.rules]
-    seen: set[str] = set()
-    rules = []
-    uses_locality = False
-    for index, raw in enumerate(spec.rules):
+    def readings(self) -> dict[str, tuple[Duration, str]]:
+        return {phrase: (Duration.parse(r.allows), r.interpretation) for phrase, r in self.spec.readings.items()}
+
+    def deadline(self, raw: RuleSpec, where: tuple[int | str, ...],
+                 readings: Mapping[str, tuple[Duration, str]]) -> Deadline:
+        allows = None if raw.allows is None else Duration.parse(raw.allows)
+        deadline = Deadline.parse(raw.due, readings, allows, raw.interpretation)
+        if deadline.kind is DeadlineKind.PHRASE and deadline.within is None:
+            self.problem((*where, "due"), f"'{deadline.text}' sets no exact limit: say how long this pack reads "
+                                          f"it as allowing, with `allows:` on the rule or under `readings:`")
+        if raw.allows is not None and deadline.kind is not DeadlineKind.PHRASE:
+            self.problem((*where, "allows"), f"`allows` is for phrases such as 'as soon as possible'; "
+                                             f"'{raw.due}' already states its limit")
+        return deadline
+
+    def rule(self, index: int, raw: RuleSpec, rule_ids: list[str],
+             readings: Mapping[str, tuple[Duration, str]]) -> Rule:
         where: tuple[int | str, ...] = ("rules", index)
-        if raw.id in seen:
-            problems.append(doc.problem((*where, "id"), f"the rule id '{raw.id}' is used twice"))
-        seen.add(raw.id)
+        vocabulary = self.vocabulary
         if raw.duty not in vocabulary.duties:
-            problems.append(doc.problem((*where, "duty"),
-                                        f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml"))
-        condition, complaints = compile_condition(raw.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m, value=False) for p, m in complaints]
-        uses_locality |= "child.locality" in condition.facts_read()
-        problems += _clock_problems(raw.clock, doc, (*where, "clock"), vocabulary)
+            self.problem((*where, "duty"), f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml")
+        condition = self.condition(raw.when, (*where, "when"))
+        self.problems += _clock_problems(raw.clock, self.doc, (*where, "clock"), vocabulary)
         for i, other in enumerate(raw.overrides):
             if other not in rule_ids or other == raw.id:
-                problems.append(doc.problem((*where, "overrides", i), f"'{other}' is not another rule's id"))
+                self.problem((*where, "overrides", i), f"'{other}' is not another rule's id")
         done_by = raw.done_by if raw.done_by is not None else (raw.duty,)
         for i, name in enumerate(done_by):
-            if name not in vocabulary.duties and name not in ("found", "regraded", "reported"):
-                problems.append(doc.problem((*where, "done_by", i),
-                                            f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'"))
-        if raw.repeat is not None and Duration.parse(raw.repeat.every).unit is Unit.WORKING_DAYS:
-            problems.append(doc.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days"))
-        rules.append(Rule(
+            if name not in vocabulary.duties and name not in PSEUDO_EVENTS:
+                self.problem((*where, "done_by", i), f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'")
+        repeat = raw.repeat
+        if repeat is not None and Duration.parse(repeat.every).unit is Unit.WORKING_DAYS:
+            self.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days")
+        if raw.can_be_declined and raw.done_by is not None and raw.duty not in raw.done_by:
+            self.problem((*where, "can_be_declined"), "only a duty done by an event of its own kind can be declined")
+        counts = None
+        if raw.clock.counts is not None:
+            counts = self.condition(raw.clock.counts, (*where, "clock", "counts"))
+        clock = _clock(raw.clock, counts)
+        deadline = self.deadline(raw, where, readings)
+        return Rule(
             id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
-            when=condition, clock=_clock(raw.clock), deadline=Deadline.parse(raw.due),
-            stands_down_when_found=raw.stands_down_when_found,
-            counts_earlier_events=raw.counts_earlier_events,
-            roles=role_refs(raw.roles, (*where, "roles")),
+            when=condition, clock=clock, deadline=deadline, on_return=raw.on_return,
+            can_be_declined=raw.can_be_declined, counts_earlier_events=raw.counts_earlier_events,
+            holders=self.holders(raw.roles, (*where, "roles")),
+            recipients=self.holders(raw.recipients, (*where, "recipients")),
             escalation=tuple(
-                EscalationStep(Duration.parse(step.after), role_refs(step.to, (*where, "escalation", i, "to")),
+                EscalationStep(Duration.parse(step.after),
+                               tuple(r for j, key in enumerate(step.to)
+                                     if (r := self.role(key, (*where, "escalation", i, "to", j))) is not None),
                                step.action)
                 for i, step in enumerate(raw.escalation)),
             source=Source.of(raw.source), also_cites=tuple(Source.of(c) for c in raw.also_cites),
-            interpretation=raw.interpretation,
-            overrides=raw.overrides, done_by=frozenset(done_by),
-            repeat=None if raw.repeat is None else Repeat(
-                Duration.parse(raw.repeat.every),
-                None if raw.repeat.until is None else Duration.parse(raw.repeat.until),
-                raw.repeat.count, raw.repeat.while_missing),
-            facts_read=condition.facts_read(),
-            applies=condition.predicate(),
-            after_elapsed=None if raw.clock.after is None else Duration.parse(raw.clock.after).elapsed,
-            due_elapsed=_elapsed_deadline(raw.due),
-        ))
+            interpretation=raw.interpretation, overrides=raw.overrides, done_by=frozenset(done_by),
+            exclusive=raw.done_by is None,
+            repeat=None if repeat is None else Repeat(
+                Duration.parse(repeat.every), None if repeat.until is None else Duration.parse(repeat.until),
+                repeat.count, repeat.while_missing, repeat.from_ == "previous"),
+            facts_read=condition.facts_read(), applies=condition.predicate(),
+            timed=bool(TIMED_FACTS.intersection(condition.facts_read())),
+            after_elapsed=None if clock.after is None else clock.after.elapsed,
+            due_elapsed=deadline.within.elapsed if deadline.within is not None else None,
+        )
 
-    checks = []
-    for index, raw_check in enumerate(spec.checks):
+    def check(self, index: int, raw: CheckSpec) -> Check:
         where = ("checks", index)
-        if raw_check.id in seen:
-            problems.append(doc.problem((*where, "id"), f"the id '{raw_check.id}' is used twice"))
-        seen.add(raw_check.id)
-        condition, complaints = compile_condition(raw_check.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m, value=False) for p, m in complaints]
+        condition = self.condition(raw.when, (*where, "when"))
         if isinstance(condition, Always):
-            problems.append(doc.problem((*where, "when"), "a check needs a condition"))
-        checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,
-                            None if raw_check.episodes is None else frozenset(raw_check.episodes),
-                            condition, Source.of(raw_check.source), raw_check.interpretation,
-                            tuple(Source.of(c) for c in raw_check.also_cites)))
+            self.problem((*where, "when"), "a check needs a condition")
+        return Check(raw.id, raw.refs, raw.finding, None if raw.episodes is None else frozenset(raw.episodes),
+                     condition, Source.of(raw.source), raw.interpretation,
+                     tuple(Source.of(c) for c in raw.also_cites))
 
-    hours = spec.office_hours
-    office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
-                         time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
-    if office.opens >= office.closes:
-        problems.append(doc.problem(("office_hours", "closes"), "closing time must be after opening time"))
-    pack = Pack(spec=spec, path=path, office_hours=office, roles=roles, rules=tuple(rules),
-                checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
-                vocabulary=vocabulary, uses_locality=uses_locality,
-                rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind})
-    return pack, problems
+    def counted(self) -> dict[EpisodeKind, bool | Callable[[Mapping[str, Any]], bool]]:
+        counted: dict[EpisodeKind, bool | Callable[[Mapping[str, Any]], bool]] = {}
+        for kind, entry in self.spec.episode_kinds.items():
+            if isinstance(entry.counted, bool):
+                counted[kind] = entry.counted
+            else:
+                condition = self.condition(entry.counted, ("episode_kinds", kind.value, "counted"))
+                if "episode.number" in condition.facts_read():
+                    self.problem(("episode_kinds", kind.value, "counted"),
+                                 "whether an episode is counted cannot depend on episode.number")
+                counted[kind] = condition.predicate()
+        return counted
+
+    def compile(self, path: str) -> Pack:
+        spec = self.spec
+        for key, role in spec.roles.items():
+            if role.role not in self.vocabulary.roles:
+                self.problem(("roles", key, "role"),
+                             f"'{role.role}' is not a canonical role in protocols/vocabulary.yaml")
+            self.roles[key] = Role(key, role.title, role.role)
+        readings = self.readings()
+        rule_ids = [rule.id for rule in spec.rules]
+        seen: set[str] = set()
+        rules = []
+        for index, raw in enumerate(spec.rules):
+            if raw.id in seen:
+                self.problem(("rules", index, "id"), f"the rule id '{raw.id}' is used twice")
+            seen.add(raw.id)
+            rules.append(self.rule(index, raw, rule_ids, readings))
+        checks = []
+        for index, raw_check in enumerate(spec.checks):
+            if raw_check.id in seen:
+                self.problem(("checks", index, "id"), f"the id '{raw_check.id}' is used twice")
+            seen.add(raw_check.id)
+            checks.append(self.check(index, raw_check))
+        hours = spec.office_hours
+        office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
+                             time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+        if office.opens >= office.closes:
+            self.problem(("office_hours", "closes"), "closing time must be after opening time")
+        counted = self.counted()
+        return Pack(spec=spec, path=path, office_hours=office, roles=self.roles, rules=tuple(rules),
+                    checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
+                    vocabulary=self.vocabulary, uses_locality=self.uses_locality,
+                    rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind},
+                    counted=counted)
+
+
+def unused_roles(pack: Pack) -> list[str]:
+    """Role keys the pack declares that no rule names as holder, recipient or escalation target."""
+    used = {h.role.key for rule in pack.rules for h in (*rule.holders, *rule.recipients)}
+    used |= {role.key for rule in pack.rules for step in rule.escalation for role in step.to}
+    return [key for key in pack.roles if key not in used]
+
+
+def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
+             path: str) -> tuple[Pack, list[Problem]]:
+    compiler = _Compiler(spec, doc, vocabulary)
+    pack = compiler.compile(path)
+    return pack, compiler.problems
 
 
 def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | str, ...],
@@ -565,7 +764,8 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
     needs = {ClockFrom.RISK_GRADED: ("levels",), ClockFrom.DUTY_DONE: ("duty",),
              ClockFrom.EPISODE_COUNT: ("count",)}.get(clock.from_, ())
     only = {"levels": ClockFrom.RISK_GRADED, "duty": ClockFrom.DUTY_DONE, "count": ClockFrom.EPISODE_COUNT,
-            "within": ClockFrom.EPISODE_COUNT, "retrigger": ClockFrom.EPISODE_COUNT}
+            "within": ClockFrom.EPISODE_COUNT, "retrigger": ClockFrom.EPISODE_COUNT,
+            "counts": ClockFrom.EPISODE_COUNT}
     for key in needs:
         if getattr(clock, key) is None:
             problems.append(doc.problem(where, f"a clock from '{clock.from_}' needs '{key}'"))
@@ -579,12 +779,7 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
     return problems
 
 
-def _elapsed_deadline(due: str) -> timedelta | None:
-    within = Deadline.parse(due).within
-    return None if within is None else within.elapsed
-
-
-def _clock(spec: ClockSpec) -> Clock:
+def _clock(spec: ClockSpec, counts: Condition | None) -> Clock:
     return Clock(
         start=spec.from_,
         after=None if spec.after is None else Duration.parse(spec.after),
@@ -594,6 +789,8 @@ def _clock(spec: ClockSpec) -> Clock:
         count=spec.count or 0,
         within=None if spec.within is None else Duration.parse(spec.within),
         retrigger_each_episode=spec.retrigger == "each_episode",
+        counts=counts,
+        time_of_day=None if spec.at_time_of_day is None else time.fromisoformat(spec.at_time_of_day.zfill(5)),
     )
 
 

@@ -36,7 +36,9 @@ class ExpectedDuty(_Spec):
     due: AwareDatetime | Literal["immediately", "unset"] | None = "unset"
     state: str | None = None
     done_at: AwareDatetime | None = None
+    done_by: str | None = None
     roles: tuple[str, ...] | None = None
+    recipients: tuple[str, ...] | None = None
     escalation: tuple[ExpectedEscalation, ...] | None = None
 
 
@@ -107,8 +109,13 @@ def _match_duty(expected: ExpectedDuty, duty: Duty) -> list[str]:
         diffs.append(f"state: expected {expected.state}, got {duty.state.value}")
     if expected.done_at is not None and not _same_instant(expected.done_at, duty.done_at):
         diffs.append(f"done_at: expected {_fmt(expected.done_at)}, got {_fmt(duty.done_at)}")
+    if expected.done_by is not None and expected.done_by != duty.done_by:
+        diffs.append(f"done_by: expected {expected.done_by}, got {duty.done_by}")
     if expected.roles is not None and set(expected.roles) != {r.key for r in duty.roles}:
         diffs.append(f"roles: expected {sorted(expected.roles)}, got {sorted(r.key for r in duty.roles)}")
+    if expected.recipients is not None and set(expected.recipients) != {r.key for r in duty.recipients}:
+        diffs.append(f"recipients: expected {sorted(expected.recipients)}, "
+                     f"got {sorted(r.key for r in duty.recipients)}")
     if expected.escalation is not None:
         if len(expected.escalation) != len(duty.escalation):
             diffs.append(f"escalation: expected {len(expected.escalation)} steps, got {len(duty.escalation)}")

@@ -1,0 +1,448 @@
+"""Outcomes an auditor can trust (review X1-X7), on a small pack written here, apart from any area.
+
+Every expected time is worked out by hand in the comments. Monday 2 November 2026 is a working day, GMT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rmfhc import History, evaluate, load_history, validate_pack
+from rmfhc.evaluate import DutyState, EscalationState, Evaluation
+from rmfhc.pack import Pack
+
+PACK = """
+protocol: {id: outcomes-test, area: Test, title: Test, version: "1", seed: none.txt, authorities: [Home Council]}
+readings:
+  immediately: {allows: 1 hour, interpretation: an act within the hour is immediate}
+  without delay: {allows: 1 hour, interpretation: read as immediately}
+  as soon as possible: {allows: 24 hours, interpretation: "no limit in the document; read as within a day"}
+episode_kinds:
+  missing: {counted: true, treatment: a missing episode}
+  missing_with_family: {counted: true, treatment: counted as missing}
+  absconded: {counted: {child.age: {under: 16}}, treatment: an absconder under 16 is treated as missing}
+  away_from_placement: {counted: false, treatment: "location known, not a missing episode"}
+  missing_from_education: {counted: false, treatment: "a school absence, not a missing episode"}
+roles:
+  tm: {title: Team Manager, role: team_manager}
+  sw: {title: Social Worker, role: social_worker}
+  hos: {title: Head of Service, role: head_of_service}
+  police: {title: Police, role: police}
+  foster: {title: Foster carer, role: carer}
+  staff: {title: Residential staff, role: carer}
+  parents: {title: Parents, role: parent}
+  iro: {title: IRO, role: iro}
+  placing: {title: The placing authority, role: placing_authority}
+rules:
+  - id: meeting-48-hours
+    duty: strategy_discussion
+    title: Strategy meeting must be held at 48 hours
+    clock: {from: reported, after: 48 hours, if_still_missing: true}
+    due: as soon as possible
+    on_return: missed
+    roles: [tm]
+    escalation: [{after: 0 hours, to: [hos], action: alert}]
+    source: {section: "1", quote: q}
+  - id: search
+    duty: police_search
+    title: Search the premises within 6 hours
+    clock: {from: reported}
+    due: within 6 hours
+    on_return: stands_down
+    roles: [police]
+    source: {section: "2", quote: q}
+  - id: sw-need-to-know
+    duty: need_to_know_report
+    title: Social worker's Need to Know report within 24 hours
+    when: {child.looked_after: true}
+    clock: {from: reported}
+    due: within 24 hours
+    roles: [sw]
+    source: {section: "3", quote: q}
+  - id: hos-need-to-know
+    duty: need_to_know_report
+    title: Head of Service alerts senior leaders at 24 hours
+    when: {child.looked_after: true}
+    clock: {from: reported, after: 24 hours, if_still_missing: true}
+    due: within 24 hours
+    roles: [hos]
+    source: {section: "4", quote: q}
+  - id: carer-tells-police
+    duty: report_to_police
+    title: Carer reports to police without delay
+    when: {child.looked_after: true}
+    clock: {from: noticed}
+    due: without delay
+    roles:
+      - {role: foster, when: {child.placement.type: foster}}
+      - {role: staff, when: {child.placement.type: childrens_home}}
+    recipients: [iro]
+    done_by: [reported]
+    source: {section: "5", quote: q}
+  - id: review-3-days-then-5
+    duty: missing_review_meeting
+    title: Meeting at 3 days, then at least every five days or earlier
+    clock: {from: reported, after: 3 days, if_still_missing: true}
+    due: immediately
+    repeat: {every: 5 days, from: previous, while_missing: true}
+    roles: [tm]
+    source: {section: "6", quote: q}
+  - id: harm-on-return
+    duty: strategy_discussion
+    title: Strategy discussion when harm is disclosed on return
+    when: {episode.harm_disclosed_on_return: true}
+    clock: {from: found}
+    due: within 24 hours
+    roles: [tm]
+    source: {section: "7", quote: q}
+  - id: sw-next-working-day
+    duty: inform_social_worker
+    title: Social worker told the next working day
+    clock: {from: reported}
+    due: next working day
+    roles: [police]
+    source: {section: "8", quote: q}
+  - id: three-in-30
+    duty: repeat_missing_meeting
+    title: Meeting after three missing episodes in 30 days
+    episodes: [missing, absconded, away_from_placement]
+    clock: {from: episode_count, count: 3, within: 30 days}
+    due: within 7 days
+    roles: [tm]
+    source: {section: "9", quote: q}
+  - id: interview
+    duty: return_interview
+    title: Return interview within 72 hours, may be declined
+    clock: {from: found}
+    due: within 72 hours
+    can_be_declined: true
+    roles:
+      - {role: sw, when: {child.placed_by_other_authority: false}}
+      - {role: placing, when: {child.placed_by_other_authority: true}}
+    source: {section: "10", quote: q}
+  - id: overnight
+    duty: need_to_know_report
+    title: Need to Know if still missing at 02:00 (overnight)
+    when: {child.known_to_childrens_services: true}
+    clock: {from: last_seen, at_time_of_day: "02:00", if_still_missing: true}
+    due: within 12 hours
+    roles: [sw]
+    source: {section: "11", quote: q}
+  - id: high-risk-meeting
+    duty: professionals_meeting
+    title: Professionals meeting within 24 hours of a high grading
+    when: {episode.highest_risk: high}
+    clock: {from: reported}
+    due: within 24 hours
+    roles: [tm]
+    source: {section: "12", quote: q}
+"""
+
+
+@pytest.fixture
+def pack(write_pack: Callable[[str], Path]) -> Pack:
+    return validate_pack(write_pack(PACK))
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def history(*episodes: dict[str, Any], **child: Any) -> History:
+    return load_history({"child": {"date_of_birth": "2011-05-02", **child}, "episodes": list(episodes)})
+
+
+def episode(eid: str, last_seen: str, kind: str = "missing", **more: Any) -> dict[str, Any]:
+    return {"id": eid, "kind": kind, "last_seen_at": last_seen, **more}
+
+
+def duties(result: Evaluation, rule: str) -> list[Any]:
+    return [d for d in result.duties if d.rule == rule]
+
+
+def only(result: Evaluation, rule: str) -> Any:
+    [duty] = duties(result, rule)
+    return duty
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X1: a required meeting never held before the return is missed, not stood down.
+
+
+def test_meeting_at_48_hours_never_held_before_the_return_four_days_later_is_missed(pack: Pack) -> None:
+    # Reported Mon 10:00; required Wed 10:00; as soon as possible read as 24 hours: due Thu 10:00; found Fri.
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", found_at="2026-11-06T10:00Z"))
+    duty = only(evaluate(pack, h, at("2026-11-09T10:00Z"), explain=True), "meeting-48-hours")
+    assert (duty.required_at, duty.due, duty.state) == (at("2026-11-04T10:00Z"), at("2026-11-05T10:00Z"),
+                                                        DutyState.MISSED)
+    assert duty.escalation[0].state is EscalationState.PASSED
+    assert "no longer possible" in duty.explanation.state
+
+
+def test_the_same_meeting_is_overdue_while_the_child_is_still_missing(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z"))
+    before = only(evaluate(pack, h, at("2026-11-05T10:00Z")), "meeting-48-hours")
+    after = only(evaluate(pack, h, at("2026-11-05T10:01Z"), explain=True), "meeting-48-hours")
+    assert (before.state, after.state) == (DutyState.DUE, DutyState.OVERDUE)
+    assert after.late_by == timedelta(minutes=1)
+    assert after.explanation.deadline.startswith("no exact limit in the document ('as soon as possible'); "
+                                                 "this pack reads it as within 24 hours")
+
+
+def test_a_meeting_held_after_the_return_does_not_do_a_meeting_that_lapsed_on_return(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", found_at="2026-11-04T12:00Z",
+                        events=[{"duty": "strategy_discussion", "at": "2026-11-04T13:00Z"}]))
+    assert only(evaluate(pack, h, at("2026-11-09T10:00Z")), "meeting-48-hours").state is DutyState.MISSED
+
+
+@pytest.mark.parametrize(("found", "state"), [("2026-11-02T16:00Z", DutyState.STOOD_DOWN),
+                                               ("2026-11-02T16:01Z", DutyState.MISSED)])
+def test_a_search_stands_down_if_found_by_its_deadline_and_is_missed_after_it(pack: Pack, found: str,
+                                                                              state: DutyState) -> None:
+    # Reported 10:00, search within 6 hours: due 16:00. Found at 16:00: stood down; 16:01: it was overdue.
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", found_at=found))
+    assert only(evaluate(pack, h, at("2026-11-03T10:00Z")), "search").state is state
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X2: one event does one duty; `by` and `rule` say whose.
+
+
+def test_a_social_workers_need_to_know_does_not_do_the_head_of_services_alert(pack: Pack) -> None:
+    # Reported Mon 10:00. The social worker's report at 15:00 is the only Need to Know; the Head of Service's
+    # alert becomes required Tue 10:00 (still missing) and is due Wed 10:00.
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z",
+                        events=[{"duty": "need_to_know_report", "at": "2026-11-02T15:00Z"}]), looked_after=True)
+    result = evaluate(pack, h, at("2026-11-04T10:01Z"))
+    assert only(result, "sw-need-to-know").state is DutyState.DONE_ON_TIME
+    assert only(result, "hos-need-to-know").state is DutyState.OVERDUE
+
+
+def test_an_event_by_the_head_of_service_goes_to_the_head_of_services_duty(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z",
+                        events=[{"duty": "need_to_know_report", "at": "2026-11-03T11:00Z", "by": "hos"}]),
+                looked_after=True)
+    result = evaluate(pack, h, at("2026-11-04T10:01Z"))
+    assert only(result, "sw-need-to-know").state is DutyState.OVERDUE
+    hos = only(result, "hos-need-to-know")
+    assert (hos.state, hos.done_by) == (DutyState.DONE_ON_TIME, "hos")
+
+
+def test_an_event_naming_a_rule_does_that_rule_only(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z",
+                        events=[{"duty": "need_to_know_report", "at": "2026-11-02T15:00Z",
+                                 "rule": "hos-need-to-know"}]), looked_after=True)
+    result = evaluate(pack, h, at("2026-11-04T10:01Z"))
+    assert only(result, "sw-need-to-know").state is DutyState.OVERDUE
+    assert only(result, "hos-need-to-know").state is DutyState.DONE_ON_TIME
+
+
+def test_an_event_by_someone_who_holds_no_such_duty_is_credited_to_none_and_said(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z",
+                        events=[{"duty": "need_to_know_report", "at": "2026-11-02T15:00Z", "by": "police"}]),
+                looked_after=True)
+    result = evaluate(pack, h, at("2026-11-03T10:01Z"))
+    assert only(result, "sw-need-to-know").state is DutyState.OVERDUE
+    assert "event-not-credited" in {f.check for f in result.findings}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X4: "without delay" with a stated tolerance, from when the absence was noticed.
+
+
+@pytest.mark.parametrize(("reported", "state"), [("2026-11-02T22:30Z", DutyState.DONE_ON_TIME),
+                                                  ("2026-11-02T22:31Z", DutyState.DONE_LATE)])
+def test_carer_reports_within_the_hour_of_noticing_is_on_time(pack: Pack, reported: str, state: DutyState) -> None:
+    # Last seen 19:00, noticed missing 21:30 (after the enquiries the carer must make), without delay read as
+    # within an hour: due 22:30.
+    h = history(episode("E1", "2026-11-02T19:00Z", noticed_at="2026-11-02T21:30Z", reported_at=reported),
+                looked_after=True, placement={"type": "foster"})
+    duty = only(evaluate(pack, h, at("2026-11-03T10:00Z")), "carer-tells-police")
+    assert (duty.required_at, duty.due, duty.state) == (at("2026-11-02T21:30Z"), at("2026-11-02T22:30Z"), state)
+
+
+def test_without_noticed_at_the_clock_starts_when_last_seen(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T19:00Z", reported_at="2026-11-02T19:40Z"), looked_after=True,
+                placement={"type": "foster"})
+    duty = only(evaluate(pack, h, at("2026-11-03T10:00Z")), "carer-tells-police")
+    assert (duty.required_at, duty.state) == (at("2026-11-02T19:00Z"), DutyState.DONE_ON_TIME)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Holders fitted to the child; recipients shown as roles.
+
+
+@pytest.mark.parametrize(("placement", "holder"), [("foster", "foster"), ("childrens_home", "staff")])
+def test_the_holder_is_the_foster_carer_or_the_staff_not_both(pack: Pack, placement: str, holder: str) -> None:
+    h = history(episode("E1", "2026-11-02T19:00Z"), looked_after=True, placement={"type": placement})
+    duty = only(evaluate(pack, h, at("2026-11-02T19:30Z")), "carer-tells-police")
+    assert [r.key for r in duty.roles] == [holder]
+    assert [r.key for r in duty.recipients] == ["iro"]
+
+
+def test_the_return_interview_of_a_child_placed_by_another_authority_is_the_placing_authoritys(pack: Pack) -> None:
+    placed = {"type": "foster", "placing_authority": "Far Council", "host_authority": "Home Council"}
+    h = history(episode("E1", "2026-11-02T19:00Z", found_at="2026-11-03T10:00Z"), looked_after=True,
+                placement=placed)
+    assert [r.key for r in only(evaluate(pack, h, at("2026-11-03T11:00Z")), "interview").roles] == ["placing"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Declined is its own state, only where the rule allows it.
+
+
+def test_an_interview_offered_and_declined_late_is_declined_with_its_lateness(pack: Pack) -> None:
+    # Found Tue 10:00: due Fri 10:00; offered and declined Fri 12:00.
+    h = history(episode("E1", "2026-11-02T19:00Z", found_at="2026-11-03T10:00Z",
+                        events=[{"duty": "return_interview", "at": "2026-11-06T12:00Z", "outcome": "declined"}]))
+    duty = only(evaluate(pack, h, at("2026-11-09T10:00Z")), "interview")
+    assert (duty.state, duty.late_by) == (DutyState.DECLINED, timedelta(hours=2))
+
+
+def test_a_declined_event_does_not_do_a_duty_that_cannot_be_declined(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z",
+                        events=[{"duty": "police_search", "at": "2026-11-02T11:00Z", "outcome": "declined"}]))
+    result = evaluate(pack, h, at("2026-11-02T16:01Z"))
+    assert only(result, "search").state is DutyState.OVERDUE
+    assert "event-not-credited" in {f.check for f in result.findings}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Repeats counted from the previous occurrence: "at least every five days ... or earlier".
+
+
+def test_reviews_every_four_days_are_all_on_time(pack: Pack) -> None:
+    # Reported Mon 2 Nov 10:00; first meeting at 3 days (Thu 5 Nov 10:00), immediately (1 hour).
+    # Held 5 Nov 10:30, 9 Nov 10:30 and 13 Nov 10:30: each within five days of the one before.
+    events = [{"duty": "missing_review_meeting", "at": f"2026-11-{day:02d}T10:30Z"} for day in (5, 9, 13)]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=events))
+    reviews = duties(evaluate(pack, h, at("2026-11-16T10:00Z")), "review-3-days-then-5")
+    assert [(d.occurrence, d.state) for d in reviews] == [
+        (1, DutyState.DONE_ON_TIME), (2, DutyState.DONE_ON_TIME), (3, DutyState.DONE_ON_TIME), (4, DutyState.DUE)]
+    # The fourth counts from the third, held 13 Nov 10:30: due 18 Nov 10:30.
+    assert (reviews[3].required_at, reviews[3].due) == (at("2026-11-13T10:30Z"), at("2026-11-18T10:30Z"))
+
+
+def test_a_review_held_a_day_late_is_late_and_the_next_counts_from_it(pack: Pack) -> None:
+    # First held 5 Nov 10:30: next due 10 Nov 10:30; held 11 Nov 10:30 (one day late); the third is due 16 Nov.
+    events = [{"duty": "missing_review_meeting", "at": f"2026-11-{day:02d}T10:30Z"} for day in (5, 11)]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=events))
+    reviews = duties(evaluate(pack, h, at("2026-11-16T10:31Z")), "review-3-days-then-5")
+    # The third, not held by 16 Nov 10:30, is overdue; the fourth is required from then, due 21 Nov.
+    assert [(d.occurrence, d.state) for d in reviews] == [
+        (1, DutyState.DONE_ON_TIME), (2, DutyState.DONE_LATE), (3, DutyState.OVERDUE), (4, DutyState.DUE)]
+    assert reviews[1].late_by == timedelta(days=1)
+    assert [d.due for d in reviews[2:]] == [at("2026-11-16T10:30Z"), at("2026-11-21T10:30Z")]
+
+
+def test_no_review_after_the_first_shows_each_missed_five_day_review_overdue(pack: Pack) -> None:
+    # First held 5 Nov 10:30: the second is due 10 Nov 10:30, the third 15 Nov 10:30, the fourth 20 Nov;
+    # if the fourth is not held either, the fifth becomes required at 20 Nov 10:30.
+    events = [{"duty": "missing_review_meeting", "at": "2026-11-05T10:30Z"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=events))
+    result = evaluate(pack, h, at("2026-11-16T10:00Z"))
+    reviews = duties(result, "review-3-days-then-5")
+    assert [(d.due, d.state) for d in reviews] == [
+        (at("2026-11-05T11:00Z"), DutyState.DONE_ON_TIME), (at("2026-11-10T10:30Z"), DutyState.OVERDUE),
+        (at("2026-11-15T10:30Z"), DutyState.OVERDUE), (at("2026-11-20T10:30Z"), DutyState.DUE)]
+    assert [u.at for u in result.upcoming if u.rule == "review-3-days-then-5"] == [at("2026-11-20T10:30Z")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X6: facts with times. A rule that depends on one starts when it is known.
+
+
+def test_harm_disclosed_on_return_starts_the_discussion_when_disclosed_and_not_before(pack: Pack) -> None:
+    # Found Tue 10:00, harm disclosed at the return interview Wed 14:00: discussion due Thu 14:00.
+    disclosed = [{"concern": "harm_disclosed_on_return", "known_at": "2026-11-04T14:00Z"}]
+    h = history(episode("E1", "2026-11-02T19:00Z", reported_at="2026-11-02T20:00Z", found_at="2026-11-03T10:00Z",
+                        concerns=disclosed))
+    assert not duties(evaluate(pack, h, at("2026-11-04T13:59Z")), "harm-on-return")
+    duty = only(evaluate(pack, h, at("2026-11-04T14:00Z")), "harm-on-return")
+    assert (duty.required_at, duty.due) == (at("2026-11-04T14:00Z"), at("2026-11-05T14:00Z"))
+
+
+def test_a_meeting_for_high_risk_runs_from_the_high_grading_not_the_earlier_report(pack: Pack) -> None:
+    # Reported 10:00 and graded medium; regraded high at 18:00: the meeting is due 24 hours after 18:00.
+    grades = [{"graded_at": "2026-11-02T10:05Z", "level": "medium"}, {"graded_at": "2026-11-02T18:00Z",
+                                                                      "level": "high"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", risk=grades))
+    assert not duties(evaluate(pack, h, at("2026-11-02T17:59Z")), "high-risk-meeting")
+    duty = only(evaluate(pack, h, at("2026-11-03T18:00Z")), "high-risk-meeting")
+    assert (duty.required_at, duty.due, duty.state) == (at("2026-11-02T18:00Z"), at("2026-11-03T18:00Z"),
+                                                        DutyState.DUE)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X5: the next working day is the day on which the office next opens.
+
+
+@pytest.mark.parametrize(("reported", "due"), [
+    ("2026-11-03T02:00Z", "2026-11-03T17:00Z"),  # 02:00 Tuesday: the same day
+    ("2026-11-03T08:59Z", "2026-11-03T17:00Z"),  # a minute before opening: the same day
+    ("2026-11-03T09:00Z", "2026-11-04T17:00Z"),  # at opening: the next day
+    ("2026-11-06T18:00Z", "2026-11-09T17:00Z"),  # 18:00 Friday: Monday
+    ("2026-12-26T02:00Z", "2026-12-29T17:00Z"),  # Saturday 26 Dec; Mon 28 Dec is the Boxing Day substitute
+    ("2027-05-03T01:00Z", "2027-05-04T16:00Z"),  # 02:00 BST on the May bank holiday Monday: Tue 17:00 BST
+])
+def test_next_working_day(pack: Pack, reported: str, due: str) -> None:
+    h = history(episode("E1", reported, reported_at=reported))
+    assert only(evaluate(pack, h, at(reported)), "sw-next-working-day").due == at(due)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X3: counting what the document counts.
+
+
+def test_absences_at_a_known_location_are_not_counted_among_missing_episodes(pack: Pack) -> None:
+    h = history(episode("A1", "2026-11-01T10:00Z", "away_from_placement", found_at="2026-11-01T12:00Z"),
+                episode("A2", "2026-11-05T10:00Z", "away_from_placement", found_at="2026-11-05T12:00Z"),
+                episode("E1", "2026-11-10T10:00Z", found_at="2026-11-10T12:00Z"),
+                episode("E2", "2026-11-15T10:00Z", found_at="2026-11-15T12:00Z"))
+    result = evaluate(pack, h, at("2026-11-16T10:00Z"))
+    assert not duties(result, "three-in-30")
+    h3 = history(*[episode(f"E{i}", f"2026-11-{i:02d}T10:00Z", found_at=f"2026-11-{i:02d}T12:00Z")
+                   for i in (10, 12)], episode("E3", "2026-11-14T10:00Z", "absconded"), date_of_birth="2011-05-02")
+    duty = only(evaluate(pack, h3, at("2026-11-14T11:00Z"), explain=True), "three-in-30")
+    assert duty.explanation.counted == ("E10", "E12", "E3")
+
+
+def test_an_absconder_of_16_is_not_counted_but_one_of_15_is(pack: Pack) -> None:
+    episodes = [episode("E1", "2026-11-01T10:00Z", found_at="2026-11-01T12:00Z"),
+                episode("E2", "2026-11-05T10:00Z", found_at="2026-11-05T12:00Z"),
+                episode("E3", "2026-11-10T10:00Z", "absconded")]
+    fifteen = history(*episodes, date_of_birth="2011-05-02")
+    sixteen = history(*episodes, date_of_birth="2010-05-02")
+    assert duties(evaluate(pack, fifteen, at("2026-11-10T11:00Z")), "three-in-30")
+    assert not duties(evaluate(pack, sixteen, at("2026-11-10T11:00Z")), "three-in-30")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# "Overnight": required at the next 02:00 after last seen, if still missing.
+
+
+@pytest.mark.parametrize(("found", "required"), [("2026-11-03T01:59Z", False), ("2026-11-03T02:01Z", True)])
+def test_still_missing_at_two_in_the_morning(pack: Pack, found: str, required: bool) -> None:
+    h = history(episode("E1", "2026-11-02T21:00Z", found_at=found), known_to_childrens_services=True)
+    assert bool(duties(evaluate(pack, h, at("2026-11-03T08:00Z")), "overnight")) is required
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Findings for what the history lacks.
+
+
+def test_an_episode_never_reported_gets_a_finding_naming_the_rules_not_assessed(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z"))
+    [finding] = [f for f in evaluate(pack, h, at("2026-11-03T09:00Z")).findings if f.check == "not-reported"]
+    assert "search" in finding.finding and "meeting-48-hours" in finding.finding
+
+
+def test_a_reported_episode_with_no_grading_gets_a_finding_when_a_rule_depends_on_it(pack: Pack) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z"))
+    [finding] = [f for f in evaluate(pack, h, at("2026-11-03T09:00Z")).findings if f.check == "no-risk-grading"]
+    assert "high-risk-meeting" in finding.finding
