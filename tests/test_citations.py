@@ -13,7 +13,7 @@ import pytest
 from conftest import PACK_NAMES, PROTOCOLS, SEEDS, SHARED, need_shared
 from rmfhc import load_protocol
 
-INVENTORIES = ("rule-inventory.md",)
+INVENTORIES = ("rule-inventory.md", "rule-inventory-second-reading.md")
 
 
 def normalise(text: str) -> str:
@@ -69,6 +69,14 @@ def test_every_inventory_clause_is_encoded_or_listed_as_not_encoded(name: str) -
     assert expected, "the inventory lists no clauses for this area"
     assert not [ref for ref in expected if ref not in covered], "inventory clauses neither encoded nor listed"
     assert not sorted(covered - set(expected)), "refs that are not in the inventory"
+
+
+def test_both_inventories_are_read() -> None:
+    need_shared(*INVENTORIES)
+    refs = inventory()
+    # The first inventory runs DD1..DD27; the second reading continues from DD28.
+    assert {"DD27", "DD28", "DD75"} <= set(refs["DD"]) and {"DU19", "DU20"} <= set(refs["DU"])
+    assert sum(len(v) for v in refs.values()) == 114 + 184
 
 
 def test_the_quote_check_can_fail() -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import PACK_NAMES, PROTOCOLS
 from rmfhc import PackError, validate_pack
+from rmfhc.models import EpisodeKind
+from rmfhc.pack import unused_roles
 from rmfhc.cli import main
 
 
@@ -21,6 +23,17 @@ def test_shipped_pack_validates(name: str) -> None:
     pack = validate_pack(PROTOCOLS / f"{name}.yaml")
     assert pack.id == name
     assert pack.rules
+
+
+@pytest.mark.parametrize("name", shipped())
+def test_every_role_a_pack_declares_is_used(name: str) -> None:
+    assert unused_roles(validate_pack(PROTOCOLS / f"{name}.yaml")) == []
+
+
+@pytest.mark.parametrize("name", shipped())
+def test_every_pack_says_how_it_treats_every_episode_kind(name: str) -> None:
+    pack = validate_pack(PROTOCOLS / f"{name}.yaml")
+    assert sorted(pack.spec.episode_kinds) == sorted(EpisodeKind)
 
 
 def test_all_five_packs_are_shipped() -> None:
