@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from .dates import LONDON
 from .errors import PackError, RmfhcError
-from .evaluate import Duty, Evaluation, evaluate
+from .evaluate import DutyState, Evaluation, evaluate
 from .models import History, read_history
 from .pack import PackSpec, is_vocabulary, load_protocol, load_vocabulary, validate_pack
+from .report import render_text
 from .scenarios import Result, run_files
 
 
@@ -29,67 +29,17 @@ def _as_of(text: str) -> datetime:
     return moment
 
 
-def _short(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(LONDON).strftime("%a %d %b %Y %H:%M %Z")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False))
-    out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)) for row in rows]
-    return "\n".join(out)
-
-
-def _due_text(duty: Duty) -> str:
-    if duty.deadline == "immediately":
-        return f"immediately ({_short(duty.due)})"
-    return _short(duty.due) if duty.due else duty.deadline
-
-
-def render_text(result: Evaluation, explain: bool = False) -> str:
-    """A readable report of an evaluation: duties, upcoming triggers, findings."""
-    out = [f"Protocol: {result.protocol}    as of {_short(result.as_of)}", ""]
-    if result.duties:
-        rows = [[d.state.value.replace("_", " ").upper(), d.episode, _clip(d.title, 70),
-                 _clip(", ".join(r.title for r in d.roles), 36), _short(d.required_at), _due_text(d),
-                 _clip(d.source.section, 10)] for d in result.duties]
-        out.append(_table(rows, ["STATE", "EPISODE", "DUTY", "WHO", "REQUIRED", "DUE", "CLAUSE"]))
-    else:
-        out.append("No duties are required.")
-    for duty in result.duties:
-        active = [e for e in duty.escalation if e.state.value in ("active", "pending")]
-        if active:
-            for step in active:
-                out.append(f"  escalation ({step.state.value}) {duty.rule}: {_short(step.at)} to "
-                           f"{', '.join(r.title for r in step.to)}: {step.action}")
-    if explain:
-        out += ["", "Explanations:"]
-        for duty in result.duties:
-            out.append(f"- {duty.rule} [{duty.episode} #{duty.occurrence}] {duty.title}")
-            out.append(f"    clause {duty.source.section}: \"{duty.source.quote}\"")
-            if duty.explanation:
-                out.append(f"    conditions: {duty.explanation.conditions}")
-                for test in duty.explanation.tests:
-                    mark = "held" if test.held else "did not hold"
-                    out.append(f"      {test.fact} = {test.value!r}: {test.test} {test.expected!r} {mark}")
-                out.append(f"    {duty.explanation.clock}")
-            if duty.interpretation:
-                out.append(f"    interpretation: {duty.interpretation}")
-    out += ["", "Upcoming (if the child is still missing where marked *):"]
-    if result.upcoming:
-        for up in result.upcoming:
-            star = "*" if up.if_still_missing else " "
-            out.append(f"  {star} {_short(up.at)}  {up.title}  [{up.rule}, {up.source.section}]")
-    else:
-        out.append("  nothing scheduled")
-    out += ["", "Findings:"]
-    out += [f"  - [{f.check}] {f.episode or 'history'}: {f.finding}" for f in result.findings] or ["  none"]
-    return "\n".join(out)
+def _states(text: str) -> list[DutyState]:
+    """`--state overdue,missed`: duty states, each checked."""
+    states = []
+    for word in text.split(","):
+        word = word.strip().replace(" ", "_")
+        try:
+            states.append(DutyState(word))
+        except ValueError:
+            allowed = ", ".join(s.value for s in DutyState)
+            raise argparse.ArgumentTypeError(f"'{word}' is not a duty state; use {allowed}") from None
+    return states
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -99,7 +49,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(result.to_json())
     else:
-        print(render_text(result, explain=args.explain))
+        print(render_text(result, explain=args.explain, states=args.state))
     return 0
 
 
@@ -184,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", required=True, type=_as_of, help="the moment, with a UTC offset")
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.add_argument("--explain", action="store_true", help="show conditions, facts and clause of each duty")
+    ev.add_argument("--state", type=_states, metavar="STATES",
+                    help="only duties in these states, such as overdue,missed (the text table)")
     ev.set_defaults(run=_cmd_evaluate)
 
     va = sub.add_parser("validate", help="check packs; report every error as file:line:column")
