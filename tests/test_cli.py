@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import rmfhc
 from conftest import ROOT
 from rmfhc.cli import main
 
@@ -23,13 +25,28 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_evaluate_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--protocol", "dorset", "--as-of", "2026-11-07T10:00Z", str(EXAMPLE),
                  "--format", "json"]) == 0
-    data = json.loads(capsys.readouterr().out)
-    assert {"protocol", "as_of", "duties", "upcoming", "findings"} <= set(data)
-    assert data["protocol"] == "dorset"
-    assert data["duties"]
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert {"engine", "protocol", "protocol_version", "protocol_hash", "as_of", "counts", "duties", "upcoming",
+            "findings"} <= set(data)
+    assert (data["protocol"], data["protocol_version"]) == ("dorset", "September 2023")
+    assert data["engine"] == {"name": "rmfhc", "version": rmfhc.__version__}
+    assert data["protocol_hash"] == hashlib.sha256((ROOT / "protocols" / "dorset.yaml").read_bytes()).hexdigest()
+    assert data["duties"] and "\n" not in out.strip()  # compact: one line
     for duty in data["duties"]:
-        assert {"rule", "duty", "roles", "episode", "required_at", "due", "state", "escalation", "source"} <= set(duty)
-        assert duty["source"]["quote"]
+        assert {"rule", "duty", "roles", "episode", "required_at", "due", "state", "escalation", "done_at",
+                "done_by", "late_by"} <= set(duty)
+        # The rule's text is in the pack, one lookup away, unless asked for; explanations only with --explain.
+        assert not {"title", "source", "interpretation", "explanation"} & set(duty)
+
+
+def test_evaluate_json_with_rule_text_and_explanations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--protocol", "dorset", "--as-of", "2026-11-07T10:00Z", str(EXAMPLE),
+                 "--format", "json", "--rule-text", "--explain", "--pretty"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for duty in data["duties"]:
+        assert duty["source"]["quote"] and duty["title"] and duty["explanation"]["state"]
+        assert all(set(role) == {"key", "title", "role"} for role in duty["roles"])
 
 
 def test_evaluate_text_and_explain(capsys: pytest.CaptureFixture[str]) -> None:

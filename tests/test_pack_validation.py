@@ -9,9 +9,9 @@ import pytest
 
 from conftest import PACK_NAMES, PROTOCOLS
 from rmfhc import PackError, validate_pack
+from rmfhc.cli import main
 from rmfhc.models import EpisodeKind
 from rmfhc.pack import unused_roles
-from rmfhc.cli import main
 
 
 def shipped() -> list[str]:

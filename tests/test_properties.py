@@ -87,7 +87,8 @@ def test_evaluation_is_deterministic_and_round_trips_through_json(history: Histo
     as_of = as_of_for(history, offset)
     first = evaluate(pack, history, as_of, explain=True)
     assert first == evaluate(pack, history, as_of, explain=True)
-    assert Evaluation.from_json(first.to_json()) == first
+    assert Evaluation.from_json(first.to_json(rule_text=True)) == first
+    assert Evaluation.from_json(first.to_json(), pack) == first
 
 
 @given(histories(), st.sampled_from(PACK_NAMES), st.integers(0, 60 * 24 * 100), st.integers(1, 60 * 24 * 60))

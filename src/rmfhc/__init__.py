@@ -7,6 +7,7 @@
 See README.md for the API and docs/ for the pack, history and scenario formats.
 """
 
+from ._version import __version__
 from .dates import Duration, OfficeHours, add, age_on, next_working_day, working_days_after
 from .errors import EvaluationError, HistoryError, PackError, Problem, RmfhcError, ScenarioError
 from .evaluate import (
@@ -22,12 +23,39 @@ from .evaluate import (
 from .models import Child, DutyEvent, Episode, History, Placement, RiskGrading, load_history, read_history
 from .pack import Pack, Rule, available_protocols, load_protocol, validate_pack
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "Child", "Duration", "Duty", "DutyEvent", "DutyState", "Episode", "Escalation", "EscalationState",
-    "Evaluation", "EvaluationError", "Finding", "History", "HistoryError", "OfficeHours", "Pack", "PackError",
-    "Placement", "Problem", "RiskGrading", "RmfhcError", "Rule", "ScenarioError", "Upcoming", "add", "age_on",
-    "available_protocols", "evaluate", "load_history", "load_protocol", "next_working_day", "read_history",
-    "validate_pack", "working_days_after",
+    "Child",
+    "Duration",
+    "Duty",
+    "DutyEvent",
+    "DutyState",
+    "Episode",
+    "Escalation",
+    "EscalationState",
+    "Evaluation",
+    "EvaluationError",
+    "Finding",
+    "History",
+    "HistoryError",
+    "OfficeHours",
+    "Pack",
+    "PackError",
+    "Placement",
+    "Problem",
+    "RiskGrading",
+    "RmfhcError",
+    "Rule",
+    "ScenarioError",
+    "Upcoming",
+    "__version__",
+    "add",
+    "age_on",
+    "available_protocols",
+    "evaluate",
+    "load_history",
+    "load_protocol",
+    "next_working_day",
+    "read_history",
+    "validate_pack",
+    "working_days_after",
 ]

@@ -45,9 +45,12 @@ def _states(text: str) -> list[DutyState]:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     pack = load_protocol(args.protocol)
     history = read_history(args.history)
-    result = evaluate(pack, history, args.as_of, explain=args.explain or args.format == "json")
+    result = evaluate(pack, history, args.as_of, explain=args.explain)
     if args.format == "json":
-        print(result.to_json())
+        if args.pretty:
+            print(result.to_json(indent=2, rule_text=args.rule_text))
+        else:
+            result.write_json(sys.stdout, rule_text=args.rule_text)
     else:
         print(render_text(result, explain=args.explain, states=args.state))
     return 0
@@ -134,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--as-of", required=True, type=_as_of, help="the moment, with a UTC offset")
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.add_argument("--explain", action="store_true", help="show conditions, facts and clause of each duty")
+    ev.add_argument("--rule-text", action="store_true",
+                    help="JSON: write each duty's title, clause, quote and interpretation (otherwise the rule id)")
+    ev.add_argument("--pretty", action="store_true", help="JSON: indented for reading")
     ev.add_argument("--state", type=_states, metavar="STATES",
                     help="only duties in these states, such as overdue,missed (the text table)")
     ev.set_defaults(run=_cmd_evaluate)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, rrule
 
+from ._version import __version__
 from .conditions import Trace
 from .credit import Credit, Instance, Track, credit_events
 from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
@@ -369,15 +370,8 @@ class _RuleTrack(Track):
             self._open(instance.occurrence + 1, instance.credit.at)
 
     def finish(self) -> None:
-        """Open the rest of a chain: an occurrence not done by its deadline is followed by the next one then."""
-        if not self.chain:
-            return
-        while self.instances and self.instances[-1].credit is None and self.upcoming is None:
-            last = self.instances[-1]
-            before = len(self.instances)
-            self._open(last.occurrence + 1, last.due)
-            if len(self.instances) == before:
-                break
+        """A chain counted from the previous occurrence opens the next one only once this one is done; while
+        it is outstanding, the next one's time is not known, so nothing is listed as upcoming for it."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -496,8 +490,7 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
     rule, known = track.rule, track.known
     holders = fitted(rule.holders, facts)
     recipients = fitted(rule.recipients, facts) if rule.recipients else ()
-    allows = str(rule.deadline.within) if rule.deadline.kind is DeadlineKind.PHRASE else None
-    read = {f: facts[f] for f in rule.facts_read}
+    allows = rule.allows_text
     duties = []
     for instance in track.instances:
         state = _state(rule, instance, known, as_of)
@@ -507,13 +500,14 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
             tests: list[Trace] = []
             rule.when.trace(facts, tests)
             explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
-                                      _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted)
+                                      _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted,
+                                      {f: facts[f] for f in rule.facts_read})
         escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation else ()
         duties.append(Duty(
             rule.id, rule.duty, rule.title, holders, recipients, known.episode.id, instance.occurrence,
             instance.required_at, rule.deadline.text, allows, instance.due, state,
             credit.at if credit else None, credit.by if credit else None, credit.kind if credit else None,
-            _late_by(state, instance, as_of), escalation, rule.source, rule.interpretation, read, explanation))
+            _late_by(state, instance, as_of), escalation, rule.source, rule.interpretation, explanation))
     return duties
 
 
@@ -696,7 +690,8 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     # All result times are UTC, so they sort as instants.
     duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
     upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
-    return Evaluation(pack.id, as_of, tuple(duties), tuple(upcoming), tuple(findings))
+    return Evaluation(pack.id, as_of, tuple(duties), tuple(upcoming), tuple(findings), pack.meta.version,
+                      pack.content_hash, __version__)
 
 
 def _pseudo_events(known: _Known) -> list[Credit]:

@@ -7,6 +7,7 @@ reported as file:line:column with a plain message), and compiled once into a `Pa
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -399,6 +400,7 @@ class Rule:
     facts_read: tuple[str, ...]
     applies: Callable[[Mapping[str, Any]], bool]  # `when` compiled to a closure
     timed: bool = False  # `when` reads facts that become known at a moment (gradings, concerns)
+    allows_text: str | None = None  # for a phrase deadline, the allowance in words ("1 hour")
     after_elapsed: timedelta | None = None  # clock.after as elapsed time, when it is hours or minutes
     due_elapsed: timedelta | None = None  # the deadline as elapsed time, when it is hours or minutes
 
@@ -447,6 +449,14 @@ class Pack:
     # Which episodes are missing episodes, counted by `episode.number` and `episode_count` clocks: per kind,
     # True, False or a condition on the episode's facts (Pan Cheshire counts absconders under 16).
     counted: dict[EpisodeKind, bool | Callable[[Mapping[str, Any]], bool]] = field(default_factory=dict)
+    content_hash: str = ""  # sha256 of the pack file's text, recorded in every evaluation
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules_by_id", {rule.id: rule for rule in self.rules})
+        object.__setattr__(self, "checks_by_id", {check.id: check for check in self.checks})
+
+    rules_by_id: dict[str, Rule] = field(init=False, repr=False, compare=False)
+    checks_by_id: dict[str, Check] = field(init=False, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -463,10 +473,10 @@ class Pack:
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id; KeyError naming it if there is none."""
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(f"pack '{self.id}' has no rule '{rule_id}'")
+        try:
+            return self.rules_by_id[rule_id]
+        except KeyError:
+            raise KeyError(f"pack '{self.id}' has no rule '{rule_id}'") from None
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -573,7 +583,7 @@ def validate_pack(path: str | Path) -> Pack:
     except ValidationError as error:
         raise PackError(problems + _pydantic_problems(document, error)) from None
     vocabulary = load_vocabulary(_find_vocabulary(path))
-    pack, more = _compile(spec, document, vocabulary, str(path))
+    pack, more = _compile(spec, document, vocabulary, str(path), hashlib.sha256(path.read_bytes()).hexdigest())
     problems += more
     if problems:
         raise PackError(problems)
@@ -683,6 +693,7 @@ class _Compiler:
                 repeat.count, repeat.while_missing, repeat.from_ == "previous"),
             facts_read=condition.facts_read(), applies=condition.predicate(),
             timed=bool(TIMED_FACTS.intersection(condition.facts_read())),
+            allows_text=str(deadline.within) if deadline.kind is DeadlineKind.PHRASE else None,
             after_elapsed=None if clock.after is None else clock.after.elapsed,
             due_elapsed=deadline.within.elapsed if deadline.within is not None else None,
         )
@@ -709,7 +720,7 @@ class _Compiler:
                 counted[kind] = condition.predicate()
         return counted
 
-    def compile(self, path: str) -> Pack:
+    def compile(self, path: str, content_hash: str) -> Pack:
         spec = self.spec
         for key, role in spec.roles.items():
             if role.role not in self.vocabulary.roles:
@@ -741,7 +752,7 @@ class _Compiler:
                     checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
                     vocabulary=self.vocabulary, uses_locality=self.uses_locality,
                     rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind},
-                    counted=counted)
+                    counted=counted, content_hash=content_hash)
 
 
 def unused_roles(pack: Pack) -> list[str]:
@@ -752,9 +763,9 @@ def unused_roles(pack: Pack) -> list[str]:
 
 
 def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
-             path: str) -> tuple[Pack, list[Problem]]:
+             path: str, content_hash: str = "") -> tuple[Pack, list[Problem]]:
     compiler = _Compiler(spec, doc, vocabulary)
-    pack = compiler.compile(path)
+    pack = compiler.compile(path, content_hash)
     return pack, compiler.problems
 
 

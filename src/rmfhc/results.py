@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import TypeAdapter
 
 from .conditions import Trace
 from .dates import LONDON
-from .pack import Role, Source
+from .errors import EvaluationError
+from .pack import Pack, Role, Source
 
 
 class DutyState(enum.StrEnum):
@@ -62,6 +63,7 @@ class Explanation:
     clock: str
     deadline: str
     counted: tuple[str, ...] = ()  # for a count of episodes: the episodes counted
+    facts: dict[str, Any] = field(default_factory=dict)  # the facts the rule's conditions read, with values
 
 
 @dataclass(slots=True)
@@ -87,7 +89,6 @@ class Duty:
     escalation: tuple[Escalation, ...]
     source: Source
     interpretation: str | None
-    facts: dict[str, Any]
     explanation: Explanation | None = None
 
 
@@ -120,36 +121,73 @@ class Finding:
 
 @dataclass(slots=True)
 class Evaluation:
-    """The result of evaluating a history against a pack at a moment."""
+    """The result of evaluating a history against a pack at a moment, with what produced it."""
 
     protocol: str
     as_of: datetime
     duties: tuple[Duty, ...]
     upcoming: tuple[Upcoming, ...]
     findings: tuple[Finding, ...]
+    protocol_version: str = ""
+    protocol_hash: str = ""  # sha256 of the pack file: which text of the pack produced this
+    engine_version: str = ""
 
-    def to_json(self, indent: int | None = 2) -> str:
-        """JSON text, times in Europe/London with their offset; `Evaluation.from_json` reads it back."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    def to_json(self, indent: int | None = None, rule_text: bool = False) -> str:
+        """JSON text, compact unless `indent` is given; times in Europe/London with their offset.
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        data: dict[str, Any] = _local_times(_ADAPTER.dump_python(self, mode="json"))
-        return data
+        Duties name their rule; its title, clause, quote and interpretation are in the pack, one lookup away,
+        and are written on every duty only with `rule_text=True`. Explanations are written when the
+        evaluation was made with `explain=True`. `Evaluation.from_json` reads either form back.
+        """
+        separators = (",", ":") if indent is None else None
+        return json.dumps(self.to_dict(rule_text), indent=indent, ensure_ascii=False, separators=separators)
+
+    def to_dict(self, rule_text: bool = False) -> dict[str, Any]:
+        """A JSON-ready dict (see `to_json`)."""
+        return {
+            "engine": {"name": "rmfhc", "version": self.engine_version},
+            "protocol": self.protocol, "protocol_version": self.protocol_version,
+            "protocol_hash": self.protocol_hash, "as_of": _iso(self.as_of), "counts": self.count(),
+            "duties": [_duty_dict(d, rule_text) for d in self.duties],
+            "upcoming": [_upcoming_dict(u, rule_text) for u in self.upcoming],
+            "findings": [_finding_dict(f, rule_text) for f in self.findings],
+        }
+
+    def write_json(self, out: TextIO, rule_text: bool = False) -> None:
+        """Write `to_json()` to a file a duty at a time, so that a long history needs no second copy in memory."""
+        head = self.to_dict(rule_text)
+        for key in ("duties", "upcoming", "findings"):
+            head.pop(key)
+        out.write(json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1])
+        out.write(',"duties":[')
+        out.write(",".join(json.dumps(_duty_dict(d, rule_text), **_COMPACT) for d in self.duties))
+        out.write('],"upcoming":[')
+        out.write(",".join(json.dumps(_upcoming_dict(u, rule_text), **_COMPACT) for u in self.upcoming))
+        out.write('],"findings":[')
+        out.write(",".join(json.dumps(_finding_dict(f, rule_text), **_COMPACT) for f in self.findings))
+        out.write("]")
+        out.write("}\n")
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Evaluation:
-        """Read an evaluation written by `to_json`."""
-        return _ADAPTER.validate_json(text)
+    def from_json(cls, text: str | bytes, pack: Pack | None = None) -> Evaluation:
+        """Read an evaluation written by `to_json`; the compact form takes its rule text from `pack`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise EvaluationError(f"not an evaluation: {error}") from None
+        return cls.from_dict(data, pack)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Evaluation:
-        """Read an evaluation written by `to_dict`."""
-        return _ADAPTER.validate_python(data)
+    def from_dict(cls, data: dict[str, Any], pack: Pack | None = None) -> Evaluation:
+        """Read an evaluation written by `to_dict`; the compact form takes its rule text from `pack`."""
+        try:
+            return _ADAPTER.validate_python(_full(data, pack))
+        except (KeyError, TypeError, ValueError) as error:
+            raise EvaluationError(f"not an evaluation written by rmfhc: {error}") from None
 
     @staticmethod
     def json_schema() -> dict[str, Any]:
-        """JSON Schema of the evaluation output."""
+        """JSON Schema of the evaluation output with rule text (`to_json(rule_text=True)`)."""
         schema: dict[str, Any] = _ADAPTER.json_schema()
         return schema
 
@@ -162,21 +200,119 @@ class Evaluation:
 
 
 _ADAPTER: TypeAdapter[Evaluation] = TypeAdapter(Evaluation)
-_TIME_KEYS = frozenset({"as_of", "required_at", "due", "done_at", "at"})
+_COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
-def _local_times(data: Any) -> Any:
-    """Rewrite UTC timestamps of a dumped evaluation as Europe/London local time with offset."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in _TIME_KEYS and isinstance(value, str):
-                data[key] = datetime.fromisoformat(value).astimezone(LONDON).isoformat()
-            else:
-                _local_times(value)
-    elif isinstance(data, list):
-        for item in data:
-            _local_times(item)
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(LONDON).isoformat()
+
+
+def _span(span: timedelta | None) -> str | None:
+    """ISO 8601 duration, as pydantic writes and reads it: PT2H10M, P3DT4H."""
+    if span is None:
+        return None
+    seconds = int(span.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else ("" if days else "T0S"))
+
+
+def _role(role: Role, rule_text: bool) -> Any:
+    return {"key": role.key, "title": role.title, "role": role.role} if rule_text else role.key
+
+
+def _source(source: Source) -> dict[str, str]:
+    return {"section": source.section, "quote": source.quote}
+
+
+def _duty_dict(duty: Duty, rule_text: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule": duty.rule, "duty": duty.duty, "episode": duty.episode, "occurrence": duty.occurrence,
+        "state": duty.state.value, "required_at": _iso(duty.required_at), "deadline": duty.deadline,
+        "allows": duty.allows, "due": _iso(duty.due), "done_at": _iso(duty.done_at), "done_by": duty.done_by,
+        "done_with": duty.done_with, "late_by": _span(duty.late_by),
+        "roles": [_role(r, rule_text) for r in duty.roles],
+        "recipients": [_role(r, rule_text) for r in duty.recipients],
+        "escalation": [{"at": _iso(e.at), "to": [_role(r, rule_text) for r in e.to], "action": e.action,
+                        "state": e.state.value} for e in duty.escalation],
+    }
+    if rule_text:
+        data.update(title=duty.title, source=_source(duty.source), interpretation=duty.interpretation)
+    if duty.explanation is not None:
+        data["explanation"] = _ADAPTER_EXPLANATION.dump_python(duty.explanation, mode="json")
     return data
+
+
+def _upcoming_dict(up: Upcoming, rule_text: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "rule": up.rule, "duty": up.duty, "episode": up.episode, "occurrence": up.occurrence, "at": _iso(up.at),
+        "if_still_missing": up.if_still_missing, "deadline": up.deadline, "due": _iso(up.due),
+        "roles": [_role(r, rule_text) for r in up.roles]}
+    if rule_text:
+        data.update(title=up.title, source=_source(up.source))
+    return data
+
+
+def _finding_dict(finding: Finding, rule_text: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"check": finding.check, "episode": finding.episode, "finding": finding.finding}
+    if rule_text:
+        data["source"] = None if finding.source is None else _source(finding.source)
+    elif finding.source is not None:
+        data["section"] = finding.source.section
+    return data
+
+
+_ADAPTER_EXPLANATION: TypeAdapter[Explanation] = TypeAdapter(Explanation)
+
+
+def _full(data: dict[str, Any], pack: Pack | None) -> dict[str, Any]:
+    """The evaluation as the dataclasses hold it: compact rule references filled in from the pack."""
+    def rule_of(item: dict[str, Any]) -> Any:
+        if "title" in item:
+            return None
+        if pack is None:
+            raise ValueError("this evaluation was written without rule text: give the pack that produced it")
+        return pack.rules_by_id[item["rule"]]
+
+    def role(value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        assert pack is not None
+        found = pack.roles[value]
+        return {"key": found.key, "title": found.title, "role": found.role}
+
+    def filled(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+        item = dict(item)
+        rule = rule_of(item)
+        if rule is not None:
+            item.update(title=rule.title, source={"section": rule.source.section, "quote": rule.source.quote})
+            if "interpretation" in keys:
+                item["interpretation"] = rule.interpretation
+        for key in ("roles", "recipients"):
+            if key in item:
+                item[key] = [role(r) for r in item[key]]
+        if "escalation" in item:
+            item["escalation"] = [{**step, "to": [role(r) for r in step["to"]]} for step in item["escalation"]]
+        return item
+
+    findings = []
+    for finding in data["findings"]:
+        finding = dict(finding)
+        if "source" not in finding:
+            section = finding.pop("section", None)
+            check = None if section is None or pack is None else pack.checks_by_id.get(finding["check"])
+            finding["source"] = None if check is None else {"section": check.source.section,
+                                                            "quote": check.source.quote}
+        findings.append(finding)
+    return {
+        "protocol": data["protocol"], "as_of": data["as_of"], "protocol_version": data.get("protocol_version", ""),
+        "protocol_hash": data.get("protocol_hash", ""), "engine_version": data.get("engine", {}).get("version", ""),
+        "duties": [filled(d, ("interpretation",)) for d in data["duties"]],
+        "upcoming": [filled(u, ()) for u in data["upcoming"]],
+        "findings": findings,
+    }
 
 
 def describe_span(span: timedelta) -> str:
