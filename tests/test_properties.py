@@ -4,6 +4,8 @@ stability when a later episode is added, and no error but the library's own on a
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -159,3 +161,11 @@ def test_the_fast_path_and_the_explained_path_agree(history: History, name: str,
     for duty in explained.duties:
         duty.explanation = None
     assert plain == explained
+
+
+@given(histories(), st.sampled_from(PACK_NAMES), st.integers(0, 60 * 24 * 120), st.booleans())
+def test_the_streamed_json_is_the_same_as_the_dict(history: History, name: str, offset: int, rule_text: bool) -> None:
+    result = evaluate(PACKS[name], history, as_of_for(history, offset))
+    out = io.StringIO()
+    result.write_json(out, rule_text=rule_text)
+    assert json.loads(out.getvalue()) == json.loads(result.to_json(rule_text=rule_text))

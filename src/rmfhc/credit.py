@@ -18,7 +18,7 @@ The rules, in one place (docs/history-format.md, "Events", explains them with ex
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from .pack import Rule
@@ -47,17 +47,16 @@ class Instance:
     credit: Credit | None = None
 
 
-@dataclass
 class Track:
     """A rule's duty instances for one episode. Subclasses open further instances as earlier ones are done."""
 
-    rule: Rule
-    anchor: datetime
-    lower: datetime
-    upper: datetime | None  # events after this moment (the child's return, for a duty that lapses) do nothing
-    order: int
-    instances: list[Instance] = field(default_factory=list)
-    holder_keys: frozenset[str] = frozenset()  # the holders for this child, by pack key and canonical role
+    __slots__ = ("anchor", "holder_keys", "instances", "lower", "order", "rule", "upper")
+
+    def __init__(self, rule: Rule, anchor: datetime, lower: datetime, upper: datetime | None, order: int,
+                 holder_keys: frozenset[str] = frozenset()) -> None:
+        self.rule, self.anchor, self.lower, self.upper, self.order = rule, anchor, lower, upper, order
+        self.holder_keys = holder_keys  # the holders for this child, by pack key and canonical role
+        self.instances: list[Instance] = []
 
     def open_instance(self, at: datetime) -> Instance | None:
         """The first instance not yet done, if an event at `at` can do it."""
@@ -100,10 +99,19 @@ def credit_events(tracks: Sequence[Track], events: list[Credit]) -> list[Credit]
     if not tracks:
         return [e for e in events if _said(e)]
     missed: list[Credit] = []
+    by_kind: dict[str, list[Track]] = {}
+    for track in tracks:
+        for kind in {*track.rule.done_by, track.rule.duty}:
+            by_kind.setdefault(kind, []).append(track)
     for event in sorted(events, key=lambda e: (e.at, e.index)):
+        candidates = by_kind.get(event.kind)
+        if not candidates:
+            if _said(event):
+                missed.append(event)
+            continue
         best: tuple[tuple[bool, datetime, datetime, int], Track, Instance] | None = None
         credited = False
-        for track in tracks:
+        for track in candidates:
             if not track.accepts(event):
                 continue
             instance = track.open_instance(event.at)

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import DAILY, rrule
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -137,20 +136,23 @@ def local_datetime(naive: datetime) -> datetime:
     return aware.astimezone(UTC).astimezone(LONDON)
 
 
-@lru_cache(maxsize=4096)  # deadlines repeat the same few dates; the rrule walk is the slow part
+@lru_cache(maxsize=16384)  # deadlines repeat the same few dates
 def working_days_after(day: date, n: int, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
     """The Nth working day after `day` (`day` itself never counts)."""
     if n < 1:
         raise ValueError("a count of working days must be at least 1")
-    days = rrule(DAILY, dtstart=datetime.combine(day + timedelta(days=1), time()),
-                 byweekday=sorted(office.weekdays))
+    if not office.weekdays:
+        raise ValueError("an office with no working days has no working day after any day")
     counted = 0
-    for candidate in days:
-        if not is_bank_holiday(candidate.date()):
+    candidate = day
+    while counted < n:
+        candidate += _ONE_DAY
+        if candidate.weekday() in office.weekdays and not is_bank_holiday(candidate):
             counted += 1
-            if counted == n:
-                return candidate.date()
-    raise AssertionError("unreachable: rrule without an end is infinite")  # pragma: no cover
+    return candidate
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 def next_working_day(day: date, office: OfficeHours = STANDARD_OFFICE_HOURS) -> date:
@@ -218,22 +220,19 @@ def _wall_to_utc(naive: datetime) -> datetime:
 
 def subtract(end: datetime, duration: Duration) -> datetime:
     """`end` minus `duration` (not defined for working days), used for rolling windows; a UTC datetime."""
-    return _subtract(end, duration).astimezone(UTC)
-
-
-def _subtract(end: datetime, duration: Duration) -> datetime:
     unit, n = duration.unit, duration.amount
     if unit is Unit.WORKING_DAYS:
         raise ValueError("a rolling window cannot be counted in working days")
-    if unit in (Unit.HOURS, Unit.MINUTES):
-        delta = timedelta(hours=n) if unit is Unit.HOURS else timedelta(minutes=n)
-        return (end.astimezone(UTC) - delta).astimezone(LONDON)
+    if unit is Unit.HOURS or unit is Unit.MINUTES:
+        elapsed = duration.elapsed
+        assert elapsed is not None
+        return end.astimezone(UTC) - elapsed
     wall = end.astimezone(LONDON).replace(tzinfo=None)
     if unit is Unit.DAYS:
-        return local_datetime(wall - timedelta(days=n))
+        return _wall_to_utc(wall - timedelta(days=n))
     if unit is Unit.WEEKS:
-        return local_datetime(wall - timedelta(weeks=n))
-    return local_datetime(wall - relativedelta(months=n))
+        return _wall_to_utc(wall - timedelta(weeks=n))
+    return _wall_to_utc(wall - relativedelta(months=n))
 
 
 def age_on(date_of_birth: date, instant: datetime) -> int:

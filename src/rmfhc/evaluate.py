@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, MONTHLY, WEEKLY, rrule
@@ -26,7 +27,7 @@ from .credit import Credit, Instance, Track, credit_events
 from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
 from .errors import EvaluationError, RmfhcError
 from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, RiskLevel
-from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Rule, fitted
+from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Role, Rule
 from .results import (
     Duty,
     DutyState,
@@ -73,6 +74,7 @@ class _Known:
     events: list[Credit]
     number: int | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    snapshots: list[tuple[datetime, dict[str, Any]]] | None = None
 
     @classmethod
     def at(cls, episode: Episode, as_of: datetime) -> _Known:
@@ -92,6 +94,14 @@ class _Known:
 
     def missing_at(self, moment: datetime) -> bool:
         return self.found is None or self.found > moment
+
+    @property
+    def last_moment(self) -> datetime:
+        """When the last timed fact of this episode (as known at as_of) became known."""
+        times = [t for t, _ in self.gradings[-1:]] + [t for t, _ in self.concerns[-1:]]
+        if self.reported is not None:
+            times.append(self.reported)
+        return max(times, default=_EARLIEST)
 
     def moments(self) -> list[datetime]:
         """Moments at which a timed fact of this episode became known, in order."""
@@ -175,12 +185,18 @@ def _episode_facts(known: _Known, child: Child, base: dict[str, Any], pack: Pack
 def _condition_start(rule: Rule, known: _Known, pack: Pack) -> datetime:
     """When a rule's conditions, which hold at as_of, came to hold and held since (_EARLIEST: from the start)."""
     start: datetime | None = None
-    facts = dict(known.facts)
-    for moment in [_EARLIEST, *known.moments()]:
-        facts.update(_timed_facts(known, pack, moment))
+    for moment, facts in _snapshots(known, pack):
         held = rule.applies(facts)
         start = (start or moment) if held else None
     return start if start is not None else _EARLIEST
+
+
+def _snapshots(known: _Known, pack: Pack) -> list[tuple[datetime, dict[str, Any]]]:
+    """The episode's facts as they stood at each moment a timed fact became known (made once per episode)."""
+    if known.snapshots is None:
+        known.snapshots = [(moment, {**known.facts, **_timed_facts(known, pack, moment)})
+                           for moment in [_EARLIEST, *known.moments()]]
+    return known.snapshots
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -217,7 +233,8 @@ def _count_trigger(rule: Rule, known: _Known, counter: _Counter) -> tuple[str, .
     if last - first < rule.clock.count:
         return None
     window_start = counter.starts[first]
-    if not rule.clock.retrigger_each_episode and any(t >= window_start for t in counter.triggers):
+    # Triggers are recorded in time order, so the latest tells whether one is still inside the window.
+    if not rule.clock.retrigger_each_episode and counter.triggers and counter.triggers[-1] >= window_start:
         return None
     counter.triggers.append(known.last_seen)
     return tuple(counter.ids[first:last])
@@ -298,16 +315,26 @@ def due_at(rule: Rule, required_at: datetime, pack: Pack) -> datetime:
     return add(required_at, deadline.within, pack.office_hours)
 
 
+@lru_cache(maxsize=1024)
+def _keys(holders: tuple[Role, ...]) -> frozenset[str]:
+    """The names an event's `by` may give a holder: the pack's key and the canonical role."""
+    return frozenset(name for role in holders for name in (role.key, role.role))
+
+
 class _RuleTrack(Track):
     """The duty instances one rule produces for one episode, as events are credited to them."""
 
+    __slots__ = ("as_of", "chain", "holders", "known", "pack", "upcoming", "while_missing")
+
     def __init__(self, rule: Rule, known: _Known, anchor: datetime, first: datetime, as_of: datetime,
                  pack: Pack, order: int) -> None:
-        lower = _EARLIEST if rule.counts_earlier_events else anchor
-        upper = known.found if rule.on_return is not OnReturn.CONTINUES else None
-        holders = fitted(rule.holders, known.facts)
-        super().__init__(rule, anchor, lower, upper, order,
-                         holder_keys=frozenset(name for role in holders for name in (role.key, role.role)))
+        # Track.__init__ written out: this runs for every rule and episode.
+        self.rule, self.anchor, self.order = rule, anchor, order
+        self.lower = _EARLIEST if rule.counts_earlier_events else anchor
+        self.upper = known.found if rule.on_return is not OnReturn.CONTINUES else None
+        self.holders = holders = rule.holders_for(known.facts)
+        self.holder_keys = _keys(holders)
+        self.instances = []
         self.known, self.as_of, self.pack = known, as_of, pack
         self.upcoming: Upcoming | None = None
         repeat = rule.repeat
@@ -324,12 +351,18 @@ class _RuleTrack(Track):
 
     def _upcoming(self, occurrence: int, at: datetime) -> None:
         rule = self.rule
-        self.upcoming = Upcoming(rule.id, rule.duty, rule.title, fitted(rule.holders, self.known.facts),
+        self.upcoming = Upcoming(rule.id, rule.duty, rule.title, self.holders,
                                  self.known.episode.id, occurrence, at, self._still(occurrence), rule.deadline.text,
                                  due_at(rule, at, self.pack), rule.source)
 
     def _schedule(self, first: datetime) -> None:
         lower = self.lower
+        if self.rule.repeat is None:  # most rules: one occurrence, no recurrence to walk
+            if first > self.as_of:
+                self._upcoming(1, first)
+            else:
+                self.instances.append(Instance(1, first, due_at(self.rule, first, self.pack), lower))
+            return
         for occurrence, required_at in enumerate(_schedule(self.rule, first, self.pack), start=1):
             if occurrence > 1 and self.while_missing and not self.known.missing_at(required_at):
                 return
@@ -488,8 +521,8 @@ def _clock_text(rule: Rule, anchor: datetime) -> str:
 def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], as_of: datetime, pack: Pack,
             explain: bool) -> list[Duty]:
     rule, known = track.rule, track.known
-    holders = fitted(rule.holders, facts)
-    recipients = fitted(rule.recipients, facts) if rule.recipients else ()
+    holders = track.holders
+    recipients = rule.recipients_for(facts) if rule.recipients else ()
     allows = rule.allows_text
     duties = []
     for instance in track.instances:
@@ -672,7 +705,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
                 if rule.clock.start is ClockFrom.REPORTED:
                     waiting.append(rule)
                 continue
-            if rule.timed:
+            if rule.timed and known.last_moment > anchor:  # a fact known later may have started it later
                 anchor = max(anchor, _condition_start(rule, known, pack))
             first = _first_required(rule, anchor, pack)
             if rule.clock.if_still_missing and not known.missing_at(first):

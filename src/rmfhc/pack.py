@@ -403,11 +403,24 @@ class Rule:
     allows_text: str | None = None  # for a phrase deadline, the allowance in words ("1 hour")
     after_elapsed: timedelta | None = None  # clock.after as elapsed time, when it is hours or minutes
     due_elapsed: timedelta | None = None  # the deadline as elapsed time, when it is hours or minutes
+    # The holders and recipients when none depends on the child (most rules), worked out once.
+    fixed_holders: tuple[Role, ...] | None = None
+    fixed_recipients: tuple[Role, ...] | None = None
 
     @property
     def roles(self) -> tuple[Role, ...]:
         """Every role that may hold this duty, whatever the child."""
         return tuple(h.role for h in self.holders)
+
+    def holders_for(self, facts: Mapping[str, Any]) -> tuple[Role, ...]:
+        """Who holds this duty for a child with these facts."""
+        fixed = self.fixed_holders
+        return fixed if fixed is not None else fitted(self.holders, facts)
+
+    def recipients_for(self, facts: Mapping[str, Any]) -> tuple[Role, ...]:
+        """Who must be told, for a child with these facts."""
+        fixed = self.fixed_recipients
+        return fixed if fixed is not None else fitted(self.recipients, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,8 +690,9 @@ class _Compiler:
             id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
             when=condition, clock=clock, deadline=deadline, on_return=raw.on_return,
             can_be_declined=raw.can_be_declined, counts_earlier_events=raw.counts_earlier_events,
-            holders=self.holders(raw.roles, (*where, "roles")),
-            recipients=self.holders(raw.recipients, (*where, "recipients")),
+            holders=(holders := self.holders(raw.roles, (*where, "roles"))),
+            recipients=(recipients := self.holders(raw.recipients, (*where, "recipients"))),
+            fixed_holders=_fixed(holders), fixed_recipients=_fixed(recipients),
             escalation=tuple(
                 EscalationStep(Duration.parse(step.after),
                                tuple(r for j, key in enumerate(step.to)
@@ -747,12 +761,18 @@ class _Compiler:
                              time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
         if office.opens >= office.closes:
             self.problem(("office_hours", "closes"), "closing time must be after opening time")
+        if not office.weekdays:
+            self.problem(("office_hours", "days"), "name at least one day on which the office is open")
         counted = self.counted()
         return Pack(spec=spec, path=path, office_hours=office, roles=self.roles, rules=tuple(rules),
                     checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
                     vocabulary=self.vocabulary, uses_locality=self.uses_locality,
                     rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind},
                     counted=counted, content_hash=content_hash)
+
+
+def _fixed(holders: tuple[Holder, ...]) -> tuple[Role, ...] | None:
+    return None if any(h.applies is not None for h in holders) else tuple(h.role for h in holders)
 
 
 def unused_roles(pack: Pack) -> list[str]:

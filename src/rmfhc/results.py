@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, TextIO
 
 from pydantic import TypeAdapter
@@ -145,9 +146,7 @@ class Evaluation:
     def to_dict(self, rule_text: bool = False) -> dict[str, Any]:
         """A JSON-ready dict (see `to_json`)."""
         return {
-            "engine": {"name": "rmfhc", "version": self.engine_version},
-            "protocol": self.protocol, "protocol_version": self.protocol_version,
-            "protocol_hash": self.protocol_hash, "as_of": _iso(self.as_of), "counts": self.count(),
+            **self._head(),
             "duties": [_duty_dict(d, rule_text) for d in self.duties],
             "upcoming": [_upcoming_dict(u, rule_text) for u in self.upcoming],
             "findings": [_finding_dict(f, rule_text) for f in self.findings],
@@ -155,18 +154,20 @@ class Evaluation:
 
     def write_json(self, out: TextIO, rule_text: bool = False) -> None:
         """Write `to_json()` to a file a duty at a time, so that a long history needs no second copy in memory."""
-        head = self.to_dict(rule_text)
-        for key in ("duties", "upcoming", "findings"):
-            head.pop(key)
-        out.write(json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1])
+        out.write(json.dumps(self._head(), **_COMPACT)[:-1])
         out.write(',"duties":[')
-        out.write(",".join(json.dumps(_duty_dict(d, rule_text), **_COMPACT) for d in self.duties))
+        out.write(",".join(_duty_json(d, rule_text) for d in self.duties))
         out.write('],"upcoming":[')
         out.write(",".join(json.dumps(_upcoming_dict(u, rule_text), **_COMPACT) for u in self.upcoming))
         out.write('],"findings":[')
         out.write(",".join(json.dumps(_finding_dict(f, rule_text), **_COMPACT) for f in self.findings))
         out.write("]")
         out.write("}\n")
+
+    def _head(self) -> dict[str, Any]:
+        return {"engine": {"name": "rmfhc", "version": self.engine_version}, "protocol": self.protocol,
+                "protocol_version": self.protocol_version, "protocol_hash": self.protocol_hash,
+                "as_of": _iso(self.as_of), "counts": self.count()}
 
     @classmethod
     def from_json(cls, text: str | bytes, pack: Pack | None = None) -> Evaluation:
@@ -204,7 +205,19 @@ _COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(LONDON).isoformat()
+    """Europe/London local time with its offset."""
+    return None if moment is None else _london(moment)
+
+
+@lru_cache(maxsize=65536)  # a long history writes the same report and due times on many duties
+def _london(moment: datetime) -> str:
+    # The offset is looked up once per hour of UTC time: London's offset changes only on the hour.
+    return moment.astimezone(_london_offset(int(moment.timestamp()) // 3600)).isoformat()
+
+
+@lru_cache(maxsize=65536)
+def _london_offset(hour: int) -> timezone:
+    return timezone(datetime.fromtimestamp(hour * 3600, LONDON).utcoffset() or timedelta(0))
 
 
 def _span(span: timedelta | None) -> str | None:
@@ -243,6 +256,42 @@ def _duty_dict(duty: Duty, rule_text: bool) -> dict[str, Any]:
     if duty.explanation is not None:
         data["explanation"] = _ADAPTER_EXPLANATION.dump_python(duty.explanation, mode="json")
     return data
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _time(moment: datetime | None) -> str:
+    return "null" if moment is None else f'"{_iso(moment)}"'
+
+
+@lru_cache(maxsize=4096)
+def _fixed_part(rule: str, duty: str, deadline: str, allows: str | None, roles: tuple[Role, ...],
+                recipients: tuple[Role, ...], rule_text: bool, title: str, source: Source,
+                interpretation: str | None) -> str:
+    """The part of a duty's JSON that every instance of a rule shares, for one set of holders."""
+    data: dict[str, Any] = {"rule": rule, "duty": duty, "deadline": deadline, "allows": allows,
+                            "roles": [_role(r, rule_text) for r in roles],
+                            "recipients": [_role(r, rule_text) for r in recipients]}
+    if rule_text:
+        data.update(title=title, source=_source(source), interpretation=interpretation)
+    return json.dumps(data, **_COMPACT)[1:-1]
+
+
+def _duty_json(duty: Duty, rule_text: bool) -> str:
+    """`_duty_dict` as JSON text, built from a cached shared part: a long history writes many thousands."""
+    if duty.explanation is not None:
+        return json.dumps(_duty_dict(duty, rule_text), **_COMPACT)
+    fixed = _fixed_part(duty.rule, duty.duty, duty.deadline, duty.allows, duty.roles, duty.recipients, rule_text,
+                        duty.title, duty.source, duty.interpretation)
+    escalation = ",".join(
+        f'{{"at":{_time(e.at)},"to":{json.dumps([_role(r, rule_text) for r in e.to], **_COMPACT)},'
+        f'"action":{_text(e.action)},"state":"{e.state.value}"}}' for e in duty.escalation)
+    return (f'{{{fixed},"episode":{_text(duty.episode)},"occurrence":{duty.occurrence},'
+            f'"state":"{duty.state.value}","required_at":{_time(duty.required_at)},"due":{_time(duty.due)},'
+            f'"done_at":{_time(duty.done_at)},"done_by":{_text(duty.done_by)},"done_with":{_text(duty.done_with)},'
+            f'"late_by":{_text(_span(duty.late_by))},"escalation":[{escalation}]}}')
 
 
 def _upcoming_dict(up: Upcoming, rule_text: bool) -> dict[str, Any]:
