@@ -12,11 +12,12 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import PackError, RmfhcError
-from .evaluate import DutyState, Evaluation, evaluate
-from .models import History, read_history
-from .pack import PackSpec, is_vocabulary, load_protocol, load_vocabulary, validate_pack
+from .evaluate import DutyState, evaluate
+from .models import read_history
+from .pack import is_vocabulary, load_protocol, load_vocabulary, validate_pack
 from .report import render_text
 from .scenarios import Result, run_files
+from .schemas import SCHEMAS
 
 
 def _as_of(text: str) -> datetime:
@@ -117,13 +118,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    if args.what == "evaluation":
-        schema = Evaluation.json_schema()
-    elif args.what == "history":
-        schema = History.model_json_schema()
-    else:
-        schema = PackSpec.model_json_schema(by_alias=True)
-    print(json.dumps(schema, indent=2))
+    print(json.dumps(SCHEMAS[args.what](), indent=2))
     return 0
 
 
@@ -154,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--format", choices=("text", "json"), default="text")
     te.set_defaults(run=_cmd_test)
 
-    sc = sub.add_parser("schema", help="print the JSON Schema of a history, a pack or an evaluation")
-    sc.add_argument("what", choices=("history", "pack", "evaluation"))
+    sc = sub.add_parser("schema", help="print the JSON Schema of a pack, a scenario file, a history or an evaluation")
+    sc.add_argument("what", choices=tuple(SCHEMAS))
     sc.set_defaults(run=_cmd_schema)
 
     from .compare import add_commands  # the auditors' commands live with the comparison code
