@@ -446,3 +446,20 @@ def test_a_reported_episode_with_no_grading_gets_a_finding_when_a_rule_depends_o
     h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z"))
     [finding] = [f for f in evaluate(pack, h, at("2026-11-03T09:00Z")).findings if f.check == "no-risk-grading"]
     assert "high-risk-meeting" in finding.finding
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Histories from dates only (the DfE's SSDA903 return): not assessable rather than guessed.
+
+
+def test_from_dates_only_a_limit_under_a_day_is_not_assessable_and_a_longer_one_is_judged(pack: Pack) -> None:
+    # Missing 2 Nov, found 3 Nov (dates only). The 6-hour search cannot be judged; the 72-hour return interview,
+    # held on 5 Nov, is judged to the day: due 6 Nov 00:00, done on time.
+    h = load_history({"precision": "day", "child": {"date_of_birth": "2011-05-02"}, "episodes": [
+        {"id": "E1", "kind": "missing", "last_seen_at": "2026-11-02T00:00Z", "reported_at": "2026-11-02T00:00Z",
+         "found_at": "2026-11-03T00:00Z", "events": [{"duty": "return_interview", "at": "2026-11-05T00:00Z"}]}]})
+    result = evaluate(pack, h, at("2026-11-20T00:00Z"), explain=True)
+    search = only(result, "search")
+    assert search.state is DutyState.NOT_ASSESSABLE and "dates only" in search.explanation.state
+    assert only(result, "interview").state is DutyState.DONE_ON_TIME
+    assert "dates-only" in {f.check for f in result.findings}

@@ -26,7 +26,7 @@ from .conditions import Trace
 from .credit import Credit, Instance, Track, credit_events
 from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
 from .errors import EvaluationError, RmfhcError
-from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, RiskLevel
+from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, Precision, RiskLevel
 from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Role, Rule
 from .results import (
     Duty,
@@ -473,6 +473,9 @@ def describe_deadline_reading(rule: Rule) -> str:
 
 def _why(rule: Rule, instance: Instance, state: DutyState, known: _Known, as_of: datetime) -> str:
     """Why the duty instance is in its state, in words."""
+    if state is DutyState.NOT_ASSESSABLE:
+        return ("the history gives dates only (precision: day) and this duty's limit is shorter than a day, so "
+                "whether it was met cannot be told")
     credit = instance.credit
     due = _when(instance.due)
     if credit is not None:
@@ -499,6 +502,7 @@ def _why(rule: Rule, instance: Instance, state: DutyState, known: _Known, as_of:
     if state is DutyState.OVERDUE:
         return (f"not done by the deadline {due}; overdue by {describe_span(as_of - instance.due)} at "
                 f"{_when(as_of)}")
+
     return f"required from {_when(instance.required_at)}; not done yet; due by {due}"
 
 
@@ -518,15 +522,20 @@ def _clock_text(rule: Rule, anchor: datetime) -> str:
 # Building results.
 
 
+_A_DAY = timedelta(days=1)
+
+
 def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], as_of: datetime, pack: Pack,
-            explain: bool) -> list[Duty]:
+            explain: bool, dates_only: bool = False) -> list[Duty]:
     rule, known = track.rule, track.known
     holders = track.holders
     recipients = rule.recipients_for(facts) if rule.recipients else ()
     allows = rule.allows_text
     duties = []
     for instance in track.instances:
-        state = _state(rule, instance, known, as_of)
+        # From dates alone, a limit shorter than a day cannot be judged either way.
+        assessable = not dates_only or instance.due - instance.required_at >= _A_DAY
+        state = _state(rule, instance, known, as_of) if assessable else DutyState.NOT_ASSESSABLE
         credit = instance.credit
         explanation = None
         if explain:
@@ -535,7 +544,7 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
             explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
                                       _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted,
                                       {f: facts[f] for f in rule.facts_read})
-        escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation else ()
+        escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation and assessable else ()
         duties.append(Duty(
             rule.id, rule.duty, rule.title, holders, recipients, known.episode.id, instance.occurrence,
             instance.required_at, rule.deadline.text, allows, instance.due, state,
@@ -682,6 +691,13 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     duties: list[Duty] = []
     upcoming: list[Upcoming] = []
     findings = _history_findings(pack, history)
+    dates_only = history.precision is Precision.DAY
+    if dates_only:
+        findings.append(Finding(
+            "dates-only", None,
+            "This history gives dates, not times (precision: day): each time is read as 00:00 on its date, duties "
+            "with a limit of a day or more are judged to the day, and duties with a shorter limit are reported as "
+            "not assessable.", None))
     for index, known in enumerate(episodes):
         facts = known.facts
         kind: EpisodeKind = known.episode.kind
@@ -714,7 +730,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
         uncredited = credit_events(tracks, [*known.events, *_pseudo_events(known)])
         for track in tracks:
             track.finish()
-            duties += _duties(track, facts, counted.get(track.rule.id, ()), as_of, pack, explain)
+            duties += _duties(track, facts, counted.get(track.rule.id, ()), as_of, pack, explain, dates_only)
             if track.upcoming is not None:
                 upcoming.append(track.upcoming)
         findings += _check_findings(pack.checks, known)

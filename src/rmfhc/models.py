@@ -203,11 +203,23 @@ class Episode(_Model):
         return self
 
 
+class Precision(enum.StrEnum):
+    """How exactly the history's times are known."""
+
+    EXACT = "exact"  # to the minute, as a case system records them
+    DAY = "day"  # dates only (the DfE's SSDA903 return): each time is 00:00 London time on its date
+
+
 class History(_Model):
-    """A child and their episodes. Episodes may be given in any order; they must not overlap."""
+    """A child and their episodes. Episodes may be given in any order; they must not overlap.
+
+    `precision: day` says the times are dates only: an evaluation then reports a duty whose limit is shorter
+    than a day as not assessable instead of guessing, and says so in a finding.
+    """
 
     child: Child
     episodes: tuple[Episode, ...]
+    precision: Precision = Precision.EXACT
 
     @model_validator(mode="after")
     def _episodes_consistent(self) -> Self:

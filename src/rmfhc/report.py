@@ -17,7 +17,7 @@ from .results import Duty, DutyState, Evaluation, describe_span
 
 # Most urgent first: what needs doing, then what went wrong, then what went right.
 STATE_ORDER = (DutyState.OVERDUE, DutyState.MISSED, DutyState.DUE, DutyState.DONE_LATE, DutyState.DECLINED,
-               DutyState.DONE_ON_TIME, DutyState.STOOD_DOWN)
+               DutyState.DONE_ON_TIME, DutyState.STOOD_DOWN, DutyState.NOT_ASSESSABLE)
 _LABEL = {state: state.value.replace("_", " ") for state in DutyState}
 
 

@@ -35,6 +35,7 @@ class DutyState(enum.StrEnum):
     DECLINED = "declined"  # offered and declined by the child or family, where the document allows it
     STOOD_DOWN = "stood_down"  # the document says the duty lapses (the child was found before its deadline)
     MISSED = "missed"  # required, not done, and no longer possible (the child came back first)
+    NOT_ASSESSABLE = "not_assessable"  # the history's times are dates only and the limit is shorter than a day
 
 
 class EscalationState(enum.StrEnum):
