@@ -153,9 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("what", choices=tuple(SCHEMAS))
     sc.set_defaults(run=_cmd_schema)
 
+    from .cohort.cli import add_commands as add_cohort_commands
     from .compare import add_commands  # the auditors' commands live with the comparison code
 
     add_commands(sub)
+    add_cohort_commands(sub, _as_of)
     return parser
 
 

@@ -168,7 +168,7 @@ class Evaluation:
     def _head(self) -> dict[str, Any]:
         return {"engine": {"name": "rmfhc", "version": self.engine_version}, "protocol": self.protocol,
                 "protocol_version": self.protocol_version, "protocol_hash": self.protocol_hash,
-                "as_of": _iso(self.as_of), "counts": self.count()}
+                "as_of": london_time(self.as_of), "counts": self.count()}
 
     @classmethod
     def from_json(cls, text: str | bytes, pack: Pack | None = None) -> Evaluation:
@@ -205,7 +205,7 @@ _ADAPTER: TypeAdapter[Evaluation] = TypeAdapter(Evaluation)
 _COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
 
 
-def _iso(moment: datetime | None) -> str | None:
+def london_time(moment: datetime | None) -> str | None:
     """Europe/London local time with its offset."""
     return None if moment is None else _london(moment)
 
@@ -221,7 +221,7 @@ def _london_offset(hour: int) -> timezone:
     return timezone(datetime.fromtimestamp(hour * 3600, LONDON).utcoffset() or timedelta(0))
 
 
-def _span(span: timedelta | None) -> str | None:
+def iso_duration(span: timedelta | None) -> str | None:
     """ISO 8601 duration, as pydantic writes and reads it: PT2H10M, P3DT4H."""
     if span is None:
         return None
@@ -244,12 +244,13 @@ def _source(source: Source) -> dict[str, str]:
 def _duty_dict(duty: Duty, rule_text: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
         "rule": duty.rule, "duty": duty.duty, "episode": duty.episode, "occurrence": duty.occurrence,
-        "state": duty.state.value, "required_at": _iso(duty.required_at), "deadline": duty.deadline,
-        "allows": duty.allows, "due": _iso(duty.due), "done_at": _iso(duty.done_at), "done_by": duty.done_by,
-        "done_with": duty.done_with, "late_by": _span(duty.late_by),
+        "state": duty.state.value, "required_at": london_time(duty.required_at), "deadline": duty.deadline,
+        "allows": duty.allows, "due": london_time(duty.due), "done_at": london_time(duty.done_at),
+        "done_by": duty.done_by,
+        "done_with": duty.done_with, "late_by": iso_duration(duty.late_by),
         "roles": [_role(r, rule_text) for r in duty.roles],
         "recipients": [_role(r, rule_text) for r in duty.recipients],
-        "escalation": [{"at": _iso(e.at), "to": [_role(r, rule_text) for r in e.to], "action": e.action,
+        "escalation": [{"at": london_time(e.at), "to": [_role(r, rule_text) for r in e.to], "action": e.action,
                         "state": e.state.value} for e in duty.escalation],
     }
     if rule_text:
@@ -264,7 +265,7 @@ def _text(value: str | None) -> str:
 
 
 def _time(moment: datetime | None) -> str:
-    return "null" if moment is None else f'"{_iso(moment)}"'
+    return "null" if moment is None else f'"{london_time(moment)}"'
 
 
 @lru_cache(maxsize=4096)
@@ -292,13 +293,13 @@ def _duty_json(duty: Duty, rule_text: bool) -> str:
     return (f'{{{fixed},"episode":{_text(duty.episode)},"occurrence":{duty.occurrence},'
             f'"state":"{duty.state.value}","required_at":{_time(duty.required_at)},"due":{_time(duty.due)},'
             f'"done_at":{_time(duty.done_at)},"done_by":{_text(duty.done_by)},"done_with":{_text(duty.done_with)},'
-            f'"late_by":{_text(_span(duty.late_by))},"escalation":[{escalation}]}}')
+            f'"late_by":{_text(iso_duration(duty.late_by))},"escalation":[{escalation}]}}')
 
 
 def _upcoming_dict(up: Upcoming, rule_text: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "rule": up.rule, "duty": up.duty, "episode": up.episode, "occurrence": up.occurrence, "at": _iso(up.at),
-        "if_still_missing": up.if_still_missing, "deadline": up.deadline, "due": _iso(up.due),
+        "rule": up.rule, "duty": up.duty, "episode": up.episode, "occurrence": up.occurrence, "at": london_time(up.at),
+        "if_still_missing": up.if_still_missing, "deadline": up.deadline, "due": london_time(up.due),
         "roles": [_role(r, rule_text) for r in up.roles]}
     if rule_text:
         data.update(title=up.title, source=_source(up.source))
