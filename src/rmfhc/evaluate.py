@@ -75,6 +75,7 @@ class _Known:
     number: int | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     snapshots: list[tuple[datetime, dict[str, Any]]] | None = None
+    last_moment: datetime = _EARLIEST  # when the last timed fact (grading, concern, report) became known
 
     @classmethod
     def at(cls, episode: Episode, as_of: datetime) -> _Known:
@@ -88,20 +89,15 @@ class _Known:
         gradings = sorted((_utc(g.graded_at), g.level) for g in episode.risk if g.graded_at <= as_of)
         concerns = sorted((_utc(c.known_at), c.concern) for c in episode.concerns if c.known_at <= as_of)
         noticed = _utc(episode.noticed)
+        reported = known(episode.reported_at)
+        last = max([t for t, _ in gradings[-1:]] + [t for t, _ in concerns[-1:]] + ([reported] if reported else []),
+                   default=_EARLIEST)
         return cls(episode, _utc(episode.last_seen_at), noticed if noticed <= as_of else _utc(episode.last_seen_at),
-                   known(episode.reported_at), known(episode.found_at), known(episode.found_report_received_at),
-                   gradings, concerns, events)
+                   reported, known(episode.found_at), known(episode.found_report_received_at),
+                   gradings, concerns, events, last_moment=last)
 
     def missing_at(self, moment: datetime) -> bool:
         return self.found is None or self.found > moment
-
-    @property
-    def last_moment(self) -> datetime:
-        """When the last timed fact of this episode (as known at as_of) became known."""
-        times = [t for t, _ in self.gradings[-1:]] + [t for t, _ in self.concerns[-1:]]
-        if self.reported is not None:
-            times.append(self.reported)
-        return max(times, default=_EARLIEST)
 
     def moments(self) -> list[datetime]:
         """Moments at which a timed fact of this episode became known, in order."""

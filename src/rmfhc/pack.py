@@ -314,6 +314,14 @@ class Role:
     key: str
     title: str
     role: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Results are written by looking up cached text by role; hashing three strings each time adds up.
+        object.__setattr__(self, "_hash", hash((self.key, self.title, self.role)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +330,13 @@ class Source:
 
     section: str
     quote: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.section, self.quote)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def of(cls, citation: Citation) -> Source:

@@ -210,7 +210,6 @@ def london_time(moment: datetime | None) -> str | None:
     return None if moment is None else _london(moment)
 
 
-@lru_cache(maxsize=65536)  # a long history writes the same report and due times on many duties
 def _london(moment: datetime) -> str:
     # The offset is looked up once per hour of UTC time: London's offset changes only on the hour.
     return moment.astimezone(_london_offset(int(moment.timestamp()) // 3600)).isoformat()
@@ -221,6 +220,7 @@ def _london_offset(hour: int) -> timezone:
     return timezone(datetime.fromtimestamp(hour * 3600, LONDON).utcoffset() or timedelta(0))
 
 
+@lru_cache(maxsize=4096)
 def iso_duration(span: timedelta | None) -> str | None:
     """ISO 8601 duration, as pydantic writes and reads it: PT2H10M, P3DT4H."""
     if span is None:
@@ -261,11 +261,17 @@ def _duty_dict(duty: Duty, rule_text: bool) -> dict[str, Any]:
 
 
 def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+    """A JSON string (or null); plain text, the common case, needs no escaping and no encoder."""
+    if value is None:
+        return "null"
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value, ensure_ascii=False)
 
 
+@lru_cache(maxsize=65536)
 def _time(moment: datetime | None) -> str:
-    return "null" if moment is None else f'"{london_time(moment)}"'
+    return "null" if moment is None else f'"{_london(moment)}"'
 
 
 @lru_cache(maxsize=4096)

@@ -1,0 +1,59 @@
+"""A national year: 80,000 synthetic children with 1-20 episodes each through one pack, results written.
+
+    python benchmarks/national_year.py [--protocol dorset] [--children 80000] [--workers N]
+
+Generates the cohort as JSON lines first (not timed), then times `rmfhc batch`'s path (read, validate,
+evaluate, write JSON lines) on one core and on all cores, and prints children, episodes, duties and seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rmfhc import load_protocol
+from rmfhc.cohort import Summary, evaluate_many, read_records
+from rmfhc.cohort.synthetic import children
+
+
+def run(protocol: str, path: Path, workers: int) -> tuple[float, Summary, int]:
+    pack = load_protocol(protocol)
+    out = io.StringIO()
+    summary = Summary()
+    began = time.perf_counter()
+    for outcome in evaluate_many(pack, read_records(path), datetime(2026, 4, 1, tzinfo=UTC), workers=workers,
+                                 json_lines=True, keep=False, chunk=250):
+        summary.add(outcome)
+        if outcome.line is not None:
+            out.write(outcome.line)
+            out.write("\n")
+    return time.perf_counter() - began, summary, out.tell()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--protocol", default="dorset")
+    parser.add_argument("--children", type=int, default=80_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "cohort.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for history in children(args.children):
+                handle.write(json.dumps(history) + "\n")
+        for workers in dict.fromkeys((1, args.workers)):
+            seconds, summary, size = run(args.protocol, path, workers)
+            duties = sum(summary.states.values())
+            print(f"{args.protocol}, {workers} worker{'s' if workers > 1 else ''}: {summary.children:,} children, "
+                  f"{summary.episodes:,} episodes, {duties:,} duties in {seconds:.1f} s "
+                  f"({summary.children / seconds:,.0f} children/s; {size / 1e6:.0f} MB of JSON lines)")
+
+
+if __name__ == "__main__":
+    main()
