@@ -463,3 +463,54 @@ def test_from_dates_only_a_limit_under_a_day_is_not_assessable_and_a_longer_one_
     assert search.state is DutyState.NOT_ASSESSABLE and "dates only" in search.explanation.state
     assert only(result, "interview").state is DutyState.DONE_ON_TIME
     assert "dates-only" in {f.check for f in result.findings}
+
+
+EXTRA = """
+protocol: {id: extra-test, area: Test, title: Test, version: "1", seed: none.txt}
+roles:
+  hos: {title: Head of Service, role: head_of_service}
+  mio: {title: Missing Information Officer, role: missing_coordinator}
+rules:
+  - id: alert-at-24-hours
+    duty: inform_senior_manager
+    title: At 24 hours the Head of Service alerts senior leaders
+    clock: {from: reported, after: 24 hours, if_still_missing: true}
+    due: within 4 hours
+    events_from: required
+    roles: [hos]
+    source: {section: "1", quote: q}
+  - id: daily-report-until-review
+    duty: daily_missing_report
+    title: Daily report until the review process starts
+    clock: {from: reported}
+    due: within 1 day
+    repeat: {every: 1 day, until_done: missing_review_meeting, while_missing: true}
+    roles: [mio]
+    source: {section: "2", quote: q}
+"""
+
+
+@pytest.fixture
+def extra(write_pack: Callable[[str], Path]) -> Pack:
+    return validate_pack(write_pack(EXTRA, "extra.yaml"))
+
+
+def test_an_alert_at_24_hours_is_not_done_by_an_alert_before_it_was_required(extra: Pack) -> None:
+    # Reported Mon 10:00: required Tue 10:00, due 14:00. An alert at Mon 15:00 is before the duty existed.
+    early = [{"duty": "inform_senior_manager", "at": "2026-11-02T15:00Z"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=early))
+    assert only(evaluate(extra, h, at("2026-11-03T14:01Z")), "alert-at-24-hours").state is DutyState.OVERDUE
+    at_ten = [{"duty": "inform_senior_manager", "at": "2026-11-03T10:00Z"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=at_ten))
+    assert only(evaluate(extra, h, at("2026-11-03T14:01Z")), "alert-at-24-hours").state is DutyState.DONE_ON_TIME
+
+
+def test_a_daily_report_stops_once_the_review_process_has_started(extra: Pack) -> None:
+    # Reported Mon 2 Nov 10:00; daily from then. The review meeting on Thu 5 Nov 09:00: the reports of 2, 3 and
+    # 4 Nov are required; the one due to start at 10:00 on 5 Nov and later ones are not.
+    review = [{"duty": "missing_review_meeting", "at": "2026-11-05T09:00Z"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=review))
+    result = evaluate(extra, h, at("2026-11-10T10:00Z"))
+    assert [d.required_at for d in duties(result, "daily-report-until-review")] == [
+        at("2026-11-02T10:00Z"), at("2026-11-03T10:00Z"), at("2026-11-04T10:00Z")]
+    assert not [u for u in result.upcoming if u.rule == "daily-report-until-review"]

@@ -357,10 +357,16 @@ class _RuleTrack(Track):
             if first > self.as_of:
                 self._upcoming(1, first)
             else:
-                self.instances.append(Instance(1, first, due_at(self.rule, first, self.pack), lower))
+                self.instances.append(Instance(1, first, due_at(self.rule, first, self.pack),
+                                               first if self.rule.events_from_required else lower))
             return
+        stop = self._stop()
+        if self.rule.events_from_required:
+            lower = first
         for occurrence, required_at in enumerate(_schedule(self.rule, first, self.pack), start=1):
             if occurrence > 1 and self.while_missing and not self.known.missing_at(required_at):
+                return
+            if occurrence > 1 and stop is not None and stop < required_at:
                 return
             if occurrence > _MAX_OCCURRENCES:
                 raise EvaluationError(f"rule '{self.rule.id}' repeats more than {_MAX_OCCURRENCES} times "
@@ -372,10 +378,21 @@ class _RuleTrack(Track):
                                            lower))
             lower = required_at  # a later occurrence may be done early, after the one before became required
 
+    def _stop(self) -> datetime | None:
+        """When an event of the repeat's `until_done` kind was first done: no occurrence is required after it."""
+        repeat = self.rule.repeat
+        kind = repeat.until_done if repeat is not None else None
+        if kind is None:
+            return None
+        return next((e.at for e in self.known.events if e.kind == kind and not e.declined), None)
+
     def _open(self, occurrence: int, required_at: datetime) -> None:
         """Open the next occurrence of a chain counted from the previous one, if it is required by as_of."""
         repeat = self.rule.repeat
         assert repeat is not None
+        stop = self._stop()
+        if occurrence > 1 and stop is not None and stop < required_at:
+            return
         if occurrence > 1:
             first = self.instances[0].required_at
             if repeat.count is not None and occurrence > repeat.count:
@@ -391,7 +408,8 @@ class _RuleTrack(Track):
             return
         due = due_at(self.rule, required_at, self.pack) if occurrence == 1 else add(
             required_at, repeat.every, self.pack.office_hours)
-        self.instances.append(Instance(occurrence, required_at, due, self.lower if occurrence == 1 else required_at))
+        lower = self.lower if occurrence == 1 and not self.rule.events_from_required else required_at
+        self.instances.append(Instance(occurrence, required_at, due, lower))
 
     def credited(self, instance: Instance) -> None:
         if self.chain and instance is self.instances[-1]:
@@ -539,7 +557,8 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
             rule.when.trace(facts, tests)
             explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
                                       _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted,
-                                      {f: facts[f] for f in rule.facts_read})
+                                      {f: list(v) if isinstance(v, tuple) else v  # as JSON reads it back
+                                       for f in rule.facts_read for v in (facts[f],)})
         escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation and assessable else ()
         duties.append(Duty(
             rule.id, rule.duty, rule.title, holders, recipients, known.episode.id, instance.occurrence,

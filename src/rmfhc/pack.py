@@ -167,6 +167,7 @@ class RepeatSpec(_Spec):
     every: str
     from_: Literal["first", "previous"] = Field(default="first", alias="from")
     until: str | None = None
+    until_done: str | None = None
     count: int | None = Field(default=None, ge=1)
     while_missing: bool = False
 
@@ -194,6 +195,7 @@ class RuleSpec(_Spec):
     on_return: OnReturn = OnReturn.CONTINUES
     can_be_declined: bool = False
     counts_earlier_events: bool = False
+    events_from: Literal["clock", "required"] = "clock"
     roles: tuple[RoleEntry, ...] = Field(min_length=1)
     recipients: tuple[RoleEntry, ...] = ()
     escalation: tuple[EscalationSpec, ...] = ()
@@ -378,6 +380,7 @@ class Repeat:
     count: int | None
     while_missing: bool
     from_previous: bool = False  # each occurrence counted from when the previous one was done
+    until_done: str | None = None  # no occurrence is required after an event of this kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,6 +405,7 @@ class Rule:
     on_return: OnReturn
     can_be_declined: bool
     counts_earlier_events: bool
+    events_from_required: bool
     holders: tuple[Holder, ...]
     recipients: tuple[Holder, ...]
     escalation: tuple[EscalationStep, ...]
@@ -694,6 +698,11 @@ class _Compiler:
         repeat = raw.repeat
         if repeat is not None and Duration.parse(repeat.every).unit is Unit.WORKING_DAYS:
             self.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days")
+        if repeat is not None and repeat.until_done is not None and repeat.until_done not in vocabulary.duties:
+            self.problem((*where, "repeat", "until_done"), f"'{repeat.until_done}' is not a duty kind")
+        if raw.events_from == "required" and raw.counts_earlier_events:
+            self.problem((*where, "events_from"), "events from when the duty is required cannot also count "
+                                                  "earlier events")
         if raw.can_be_declined and raw.done_by is not None and raw.duty not in raw.done_by:
             self.problem((*where, "can_be_declined"), "only a duty done by an event of its own kind can be declined")
         counts = None
@@ -705,6 +714,7 @@ class _Compiler:
             id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
             when=condition, clock=clock, deadline=deadline, on_return=raw.on_return,
             can_be_declined=raw.can_be_declined, counts_earlier_events=raw.counts_earlier_events,
+            events_from_required=raw.events_from == "required",
             holders=(holders := self.holders(raw.roles, (*where, "roles"))),
             recipients=(recipients := self.holders(raw.recipients, (*where, "recipients"))),
             fixed_holders=_fixed(holders), fixed_recipients=_fixed(recipients),
@@ -719,7 +729,7 @@ class _Compiler:
             exclusive=raw.done_by is None,
             repeat=None if repeat is None else Repeat(
                 Duration.parse(repeat.every), None if repeat.until is None else Duration.parse(repeat.until),
-                repeat.count, repeat.while_missing, repeat.from_ == "previous"),
+                repeat.count, repeat.while_missing, repeat.from_ == "previous", repeat.until_done),
             facts_read=condition.facts_read(), applies=condition.predicate(),
             timed=bool(TIMED_FACTS.intersection(condition.facts_read())),
             allows_text=str(deadline.within) if deadline.kind is DeadlineKind.PHRASE else None,
