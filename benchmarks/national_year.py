@@ -2,8 +2,11 @@
 
     python benchmarks/national_year.py [--protocol dorset] [--children 80000] [--workers N]
 
-Generates the cohort as JSON lines first (not timed), then times `rmfhc batch`'s path (read, validate,
-evaluate, write JSON lines) on one core and on all cores, and prints children, episodes, duties and seconds.
+Generates the cohort as JSON lines first (not timed), then times two paths, each on one core and on all cores:
+- child by child (`rmfhc batch`, `evaluate` per child): read, validate, evaluate, write JSON lines;
+- the cohort evaluator (`rmfhc batch --duties-only`): read, validate, evaluate rule by rule over columns, write
+  one CSV row per duty.
+Prints children, episodes, duties and seconds for each.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from rmfhc import load_protocol
 from rmfhc.cohort import Summary, evaluate_many, read_records
+from rmfhc.cohort.batch import evaluate_columns
 from rmfhc.cohort.synthetic import children
 
 
@@ -36,6 +40,17 @@ def run(protocol: str, path: Path, workers: int) -> tuple[float, Summary, int]:
     return time.perf_counter() - began, summary, out.tell()
 
 
+def run_columns(protocol: str, path: Path, workers: int) -> tuple[float, Summary, int]:
+    pack = load_protocol(protocol)
+    out = io.StringIO()
+    summary = Summary()
+    began = time.perf_counter()
+    for chunk in evaluate_columns(pack, read_records(path), datetime(2026, 4, 1, tzinfo=UTC), workers=workers):
+        summary.merge(chunk.summary)
+        out.write(chunk.csv)
+    return time.perf_counter() - began, summary, out.tell()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--protocol", default="dorset")
@@ -47,12 +62,15 @@ def main() -> None:
         with path.open("w", encoding="utf-8") as handle:
             for history in children(args.children):
                 handle.write(json.dumps(history) + "\n")
-        for workers in dict.fromkeys((1, args.workers)):
-            seconds, summary, size = run(args.protocol, path, workers)
-            duties = sum(summary.states.values())
-            print(f"{args.protocol}, {workers} worker{'s' if workers > 1 else ''}: {summary.children:,} children, "
-                  f"{summary.episodes:,} episodes, {duties:,} duties in {seconds:.1f} s "
-                  f"({summary.children / seconds:,.0f} children/s; {size / 1e6:.0f} MB of JSON lines)")
+        for label, path_run, output in (("child by child", run, "JSON lines"),
+                                        ("cohort evaluator", run_columns, "duties CSV")):
+            for workers in dict.fromkeys((1, args.workers)):
+                seconds, summary, size = path_run(args.protocol, path, workers)
+                duties = sum(summary.states.values())
+                print(f"{args.protocol}, {label}, {workers} worker{'s' if workers > 1 else ''}: "
+                      f"{summary.children:,} children, {summary.episodes:,} episodes, {duties:,} duties in "
+                      f"{seconds:.1f} s ({summary.children / seconds:,.0f} children/s; {size / 1e6:.0f} MB of "
+                      f"{output})", flush=True)
 
 
 if __name__ == "__main__":

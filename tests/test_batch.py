@@ -74,3 +74,17 @@ def test_a_folder_of_histories_is_read_recursively(tmp_path: Path) -> None:
     (tmp_path / "a" / "notes.txt").write_text("not a history")
     records = list(read_records(tmp_path))
     assert len(records) == 3 and all(r.source.endswith(".json") for r in records)
+
+
+def test_duties_only_by_the_cohort_evaluator_writes_the_same_rows_as_child_by_child(tmp_path: Path) -> None:
+    path = write_cohort(tmp_path / "cohort.jsonl", 120, {9: "{broken"})
+    args = [sys.executable, "-m", "rmfhc", "batch", "-p", "pan_cheshire", "--as-of", "2026-04-01T00:00Z", str(path),
+            "--workers", "2"]
+    child = subprocess.run([*args, "--duties-csv", str(tmp_path / "child.csv"), "-o", str(tmp_path / "r.jsonl")],
+                           capture_output=True, text=True, cwd=ROOT, check=False)
+    cohort = subprocess.run([*args, "--duties-only", "--duties-csv", str(tmp_path / "cohort.csv")],
+                            capture_output=True, text=True, cwd=ROOT, check=False)
+    assert child.returncode == cohort.returncode == 0, child.stderr + cohort.stderr
+    assert (tmp_path / "child.csv").read_text() == (tmp_path / "cohort.csv").read_text()
+    assert f"refused {path}:9:" in cohort.stderr and "records refused: 1" in cohort.stderr
+    assert child.stderr.splitlines()[-2:] == cohort.stderr.splitlines()[-2:]  # the same summary

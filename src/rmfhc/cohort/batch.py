@@ -7,6 +7,7 @@ an outcome with an error naming where it came from; it never stops the batch.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import multiprocessing
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
@@ -192,6 +193,13 @@ class Summary:
         for state, count in outcome.counts.items():
             self.states[state] = self.states.get(state, 0) + count
 
+    def merge(self, other: Summary) -> None:
+        self.children += other.children
+        self.episodes += other.episodes
+        self.refused += other.refused
+        for state, count in other.states.items():
+            self.states[state] = self.states.get(state, 0) + count
+
     def lines(self) -> list[str]:
         duties = sum(self.states.values())
         states = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in self.states.items() if n)
@@ -201,3 +209,76 @@ class Summary:
 
 DUTY_COLUMNS = ("source", "child", "episode", "rule", "duty", "occurrence", "state", "required_at", "due",
                 "done_at", "done_by", "late_by")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Duties only, by the cohort evaluator: a chunk of records at a time, each worker writing its chunk's CSV.
+
+
+@dataclass
+class Chunk:
+    """A chunk of records evaluated by the cohort evaluator: its duties as CSV text, counts and refusals."""
+
+    csv: str
+    summary: Summary
+    refused: list[str]
+
+
+def _read_chunk(records: list[Record], as_of: datetime) -> tuple[list[History], list[str], list[str]]:
+    histories, sources, refused = [], [], []
+    for record in records:
+        try:
+            history = _history(record)
+            first = history.ordered_episodes()[0]
+            if as_of < first.last_seen_at:
+                raise RmfhcError(f"as_of is before the first episode ('{first.id}')")
+        except RmfhcError as error:
+            refused.append(f"{record.source}: {str(error).replace(chr(10), '; ')}")
+            continue
+        histories.append(history)
+        sources.append(record.source)
+    return histories, sources, refused
+
+
+def _columns_chunk(pack: Pack, records: list[Record], as_of: datetime) -> Chunk:
+    from .columnar import csv_rows, evaluate_cohort
+
+    histories, sources, refused = _read_chunk(records, as_of)
+    summary = Summary(refused=len(refused))
+    out = io.StringIO()
+    if histories:
+        duties, _ = evaluate_cohort(pack, histories, as_of)
+        csv.writer(out, lineterminator="\n").writerows(
+            csv_rows(duties, sources, [h.child.id for h in histories]))
+        summary.children = len(histories)
+        summary.episodes = sum(len(h.episodes) for h in histories)
+        for state in duties.state:
+            summary.states[state] += 1
+    return Chunk(out.getvalue(), summary, refused)
+
+
+def _run_columns(chunk: list[Record]) -> Chunk:
+    return _columns_chunk(_WORKER["pack"], chunk, _WORKER["as_of"])
+
+
+def evaluate_columns(pack: Pack, records: Iterable[Record], as_of: datetime, *, workers: int | None = None,
+                     chunk: int = 2000) -> Iterator[Chunk]:
+    """Every duty of many children as CSV rows (DUTY_COLUMNS), by the cohort evaluator, in input order,
+    across `workers` processes: for a national year, where `evaluate_many` would spend its time child by child."""
+    workers = workers or os.cpu_count() or 1
+    as_of = as_of.astimezone(UTC)
+    if workers == 1:
+        for part in _chunks(records, chunk):
+            yield _columns_chunk(pack, part, as_of)
+        return
+    _WORKER.update(pack=pack, path=pack.path, as_of=as_of)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method), initializer=_init,
+                             initargs=(pack.path, as_of, {})) as pool:
+        pending: list[Any] = []
+        for part in _chunks(records, chunk):
+            pending.append(pool.submit(_run_columns, part))
+            if len(pending) >= workers * 2:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()

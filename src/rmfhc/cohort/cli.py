@@ -18,7 +18,7 @@ from ..errors import RmfhcError
 from ..models import load_history
 from ..pack import load_protocol
 from .audit import Period, audit_many
-from .batch import DUTY_COLUMNS, Record, Summary, evaluate_many, read_records
+from .batch import DUTY_COLUMNS, Record, Summary, evaluate_columns, evaluate_many, read_records
 from .report import render_csv, render_html, render_text
 from .ssda903 import Import, read_ssda903
 
@@ -60,6 +60,8 @@ def _open_out(path: str | None) -> TextIO:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     pack = load_protocol(args.protocol)
+    if args.duties_only:
+        return _duties_only(args, pack)
     out = _open_out(args.out)
     table = None
     if args.duties_csv:
@@ -79,6 +81,23 @@ def _cmd_batch(args: argparse.Namespace) -> int:
                       f'"result":{outcome.line}}}\n')
             if table is not None:
                 table.writerows(outcome.rows)
+    out.flush()
+    for line in summary.lines():
+        print(f"rmfhc batch: {line}", file=sys.stderr)
+    return 0
+
+
+def _duties_only(args: argparse.Namespace, pack: Any) -> int:
+    out = _open_out(args.duties_csv or args.out)
+    csv.writer(out, lineterminator="\n").writerow(DUTY_COLUMNS)
+    summary = Summary()
+    with _progress(_count(args.input), "children") as bar:
+        for chunk in evaluate_columns(pack, read_records(args.input), args.as_of, workers=args.workers):
+            out.write(chunk.csv)
+            summary.merge(chunk.summary)
+            bar.update(chunk.summary.children + chunk.summary.refused)
+            for message in chunk.refused:
+                bar.write(f"rmfhc batch: refused {message}", file=sys.stderr)
     out.flush()
     for line in summary.lines():
         print(f"rmfhc batch: {line}", file=sys.stderr)
@@ -156,6 +175,9 @@ def add_commands(sub: Any, as_of: Any) -> None:
     batch.add_argument("--out", "-o", help="write the JSON lines here (default: standard output)")
     batch.add_argument("--duties-csv", help="also write one CSV row per duty here")
     batch.add_argument("--workers", type=int, help="processes to use (default: one per core)")
+    batch.add_argument("--duties-only", action="store_true",
+                       help="write only the duties CSV (to --duties-csv or --out), by the cohort evaluator: the "
+                            "fast path for a large cohort")
     batch.set_defaults(run=_cmd_batch)
 
     importer = sub.add_parser("import", help="build histories from other records (the DfE's SSDA903 return)")
