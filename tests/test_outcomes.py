@@ -333,24 +333,24 @@ def test_a_review_held_a_day_late_is_late_and_the_next_counts_from_it(pack: Pack
     events = [{"duty": "missing_review_meeting", "at": f"2026-11-{day:02d}T10:30Z"} for day in (5, 11)]
     h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=events))
     reviews = duties(evaluate(pack, h, at("2026-11-16T10:31Z")), "review-3-days-then-5")
-    # The third, not held by 16 Nov 10:30, is overdue; the next is counted from when the third is held.
+    # The third, not held by 16 Nov 10:30, is overdue; the fourth is required from then, due 21 Nov.
     assert [(d.occurrence, d.state) for d in reviews] == [
-        (1, DutyState.DONE_ON_TIME), (2, DutyState.DONE_LATE), (3, DutyState.OVERDUE)]
+        (1, DutyState.DONE_ON_TIME), (2, DutyState.DONE_LATE), (3, DutyState.OVERDUE), (4, DutyState.DUE)]
     assert reviews[1].late_by == timedelta(days=1)
-    assert reviews[2].due == at("2026-11-16T10:30Z")
+    assert [d.due for d in reviews[2:]] == [at("2026-11-16T10:30Z"), at("2026-11-21T10:30Z")]
 
 
-def test_no_review_after_the_first_shows_the_next_review_overdue_until_it_is_held(pack: Pack) -> None:
-    # First held 5 Nov 10:30: the second is due 10 Nov 10:30. Still not held on 16 Nov: overdue by 5 days
-    # 23.5 hours; the one after it is counted from when it is held, so it is not listed yet.
+def test_no_review_after_the_first_shows_each_five_days_without_one_as_a_review_outstanding(pack: Pack) -> None:
+    # First held 5 Nov 10:30: the second is due 10 Nov 10:30, the third 15 Nov 10:30, the fourth 20 Nov; if the
+    # fourth is not held either, the fifth becomes required at 20 Nov 10:30.
     events = [{"duty": "missing_review_meeting", "at": "2026-11-05T10:30Z"}]
     h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z", events=events))
     result = evaluate(pack, h, at("2026-11-16T10:00Z"))
     reviews = duties(result, "review-3-days-then-5")
     assert [(d.due, d.state) for d in reviews] == [
-        (at("2026-11-05T11:00Z"), DutyState.DONE_ON_TIME), (at("2026-11-10T10:30Z"), DutyState.OVERDUE)]
-    assert reviews[1].late_by == timedelta(days=5, hours=23, minutes=30)
-    assert not [u for u in result.upcoming if u.rule == "review-3-days-then-5"]
+        (at("2026-11-05T11:00Z"), DutyState.DONE_ON_TIME), (at("2026-11-10T10:30Z"), DutyState.OVERDUE),
+        (at("2026-11-15T10:30Z"), DutyState.OVERDUE), (at("2026-11-20T10:30Z"), DutyState.DUE)]
+    assert [u.at for u in result.upcoming if u.rule == "review-3-days-then-5"] == [at("2026-11-20T10:30Z")]
 
 
 # ---------------------------------------------------------------------------------------------------------

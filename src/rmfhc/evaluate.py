@@ -417,8 +417,17 @@ class _RuleTrack(Track):
             self._open(instance.occurrence + 1, instance.credit.at)
 
     def finish(self) -> None:
-        """A chain counted from the previous occurrence opens the next one only once this one is done; while
-        it is outstanding, the next one's time is not known, so nothing is listed as upcoming for it."""
+        """Open the rest of a chain: an occurrence not done by its deadline is followed by the next one then
+        (reviews "at least every five days": each five days without one is a review outstanding). When the
+        outstanding one is done late, the next is counted from when it was done."""
+        if not self.chain:
+            return
+        while self.instances and self.instances[-1].credit is None and self.upcoming is None:
+            last = self.instances[-1]
+            before = len(self.instances)
+            self._open(last.occurrence + 1, last.due)
+            if len(self.instances) == before:
+                break
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -404,15 +404,15 @@ def _blocks(rule: Rule, pack: Pack, table: _Table, positions: npt.NDArray[np.int
     upper = found if rule.on_return is not OnReturn.CONTINUES else np.full(len(positions), NAT, dtype=np.int64)
     blocks = []
     previous: npt.NDArray[np.int64] | None = None  # the occurrence before's required time, by episode
-    for occurrence, (index, required) in enumerate(_occurrences(rule, pack, table, positions, first, found, now),
-                                                    start=1):
+    for occurrence, (index, required, due) in enumerate(
+            _occurrences(rule, pack, table, positions, first, found, now), start=1):
         if occurrence == 1:
             low = required if rule.events_from_required else lower[index]
         else:  # a later occurrence may be done early, once the one before it became required
             assert previous is not None
             low = previous[index]
-        blocks.append(_Block(rule, occurrence, positions[index], anchor[index], required, _due(rule, required, pack),
-                             low, upper[index], found[index]))
+        blocks.append(_Block(rule, occurrence, positions[index], anchor[index], required, due, low, upper[index],
+                             found[index]))
         previous = np.full(len(positions), NAT, dtype=np.int64)
         previous[index] = required
     return blocks
@@ -514,8 +514,10 @@ def _dt(value: Any) -> datetime:
 
 def _occurrences(rule: Rule, pack: Pack, table: _Table, positions: npt.NDArray[np.int64],
                  first: npt.NDArray[np.int64], found: npt.NDArray[np.int64],
-                 now: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-    """(indexes into `positions`, required instants) for each occurrence number, from the first."""
+                 now: int) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    """(indexes into `positions`, required instants, deadlines) for each occurrence number, from the first. A
+    chain (counted from the previous occurrence) gets here only without acts: each occurrence follows the one
+    before at its deadline."""
     index = np.arange(len(positions))
     required = first
     result = []
@@ -540,11 +542,14 @@ def _occurrences(rule: Rule, pack: Pack, table: _Table, positions: npt.NDArray[n
         index, required = index[live], required[live]
         if not len(index):
             break
-        result.append((index, required))
-        if repeat is None or repeat.from_previous:
+        chain = repeat is not None and repeat.from_previous
+        due = (vt.add(required, repeat.every, pack.office_hours) if chain and occurrence > 1 and repeat
+               else _due(rule, required, pack))
+        result.append((index, required, due))
+        if repeat is None:
             break
         occurrence += 1
-        required = _step(first[index], repeat.every, occurrence - 1, pack)
+        required = due if chain else _step(first[index], repeat.every, occurrence - 1, pack)
     return result
 
 
