@@ -78,7 +78,8 @@ def as_of_for(history: History, offset: int) -> datetime:
     return history.ordered_episodes()[0].last_seen_at + timedelta(minutes=offset)
 
 
-settings.register_profile("rmfhc", max_examples=60, deadline=None,
+# Derandomised: the same examples on every run, so CI is stable; raise max_examples locally to search more.
+settings.register_profile("rmfhc", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("rmfhc")
 
@@ -101,6 +102,11 @@ def test_later_as_of_never_turns_an_overdue_duty_back_into_a_pending_one(
     later = evaluate(pack, history, as_of_for(history, offset + step))
     later_states = {(d.rule, d.episode, d.occurrence): d for d in later.duties}
     for duty in earlier.duties:
+        repeat = pack.rule(duty.rule).repeat
+        if duty.occurrence > 1 and repeat is not None and repeat.from_previous:
+            # A review counted from the previous one: while that one is outstanding, the next is counted from
+            # its deadline; once it is done (late), from when it was done (docs/pack-format.md, Recurrence).
+            continue
         after = later_states.get((duty.rule, duty.episode, duty.occurrence))
         assert after is not None, f"{duty.rule} disappeared"
         if duty.state is not DutyState.DUE:
