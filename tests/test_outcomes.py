@@ -514,3 +514,67 @@ def test_a_daily_report_stops_once_the_review_process_has_started(extra: Pack) -
     assert [d.required_at for d in duties(result, "daily-report-until-review")] == [
         at("2026-11-02T10:00Z"), at("2026-11-03T10:00Z"), at("2026-11-04T10:00Z")]
     assert not [u for u in result.upcoming if u.rule == "daily-report-until-review"]
+
+
+MORE = """
+protocol: {id: more-test, area: Test, title: Test, version: "1", seed: none.txt, authorities: [Home Council]}
+roles:
+  sw: {title: Social Worker, role: social_worker}
+  police: {title: Police, role: police}
+rules:
+  - id: follow-up-after-refusal
+    duty: return_interview_follow_up
+    title: If the child refuses the interview, the social worker follows up within 5 days
+    clock: {from: duty_done, duty: return_interview, outcome: declined}
+    due: within 5 days
+    roles: [sw]
+    source: {section: "1", quote: q}
+  - id: prevention-interview-unless-returned-by-police
+    duty: safe_and_well_check
+    title: Prevention interview within 24 hours, unless the police found the child
+    when: {not: {episode.returned_by: police}}
+    clock: {from: found}
+    due: within 24 hours
+    roles: [police]
+    source: {section: "2", quote: q}
+  - id: placed-in-another-authority
+    duty: inform_host_authority
+    title: Host authority told of a child placed in another authority's area
+    when: {child.placed_away_from_placing_authority: true}
+    clock: {from: reported}
+    due: within 24 hours
+    roles: [sw]
+    source: {section: "3", quote: q}
+"""
+
+
+@pytest.fixture
+def more(write_pack: Callable[[str], Path]) -> Pack:
+    return validate_pack(write_pack(MORE, "more.yaml"))
+
+
+def test_a_follow_up_runs_from_the_refusal_not_from_a_completed_interview(more: Pack) -> None:
+    refused = [{"duty": "return_interview", "at": "2026-11-04T12:00Z", "outcome": "declined"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", found_at="2026-11-03T10:00Z", events=refused))
+    duty = only(evaluate(more, h, at("2026-11-05T10:00Z")), "follow-up-after-refusal")
+    assert (duty.required_at, duty.due) == (at("2026-11-04T12:00Z"), at("2026-11-09T12:00Z"))
+    done = [{"duty": "return_interview", "at": "2026-11-04T12:00Z"}]
+    h = history(episode("E1", "2026-11-02T09:00Z", found_at="2026-11-03T10:00Z", events=done))
+    assert not duties(evaluate(more, h, at("2026-11-05T10:00Z")), "follow-up-after-refusal")
+
+
+@pytest.mark.parametrize(("returned_by", "required"), [("police", False), ("own_accord", True), (None, True)])
+def test_how_the_child_came_back_decides_a_duty_once_found(more: Pack, returned_by: str | None,
+                                                             required: bool) -> None:
+    extra = {} if returned_by is None else {"returned_by": returned_by}
+    h = history(episode("E1", "2026-11-02T09:00Z", found_at="2026-11-03T10:00Z", **extra))
+    assert bool(duties(evaluate(more, h, at("2026-11-03T11:00Z")), "prevention-interview-unless-returned-by-police")) \
+        is required
+
+
+@pytest.mark.parametrize(("placing", "host", "required"), [("Halton", "Cheshire East", True),
+                                                           ("Halton", "Halton", False), (None, "Halton", False)])
+def test_placed_in_another_authoritys_area(more: Pack, placing: str | None, host: str, required: bool) -> None:
+    h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z"), looked_after=True,
+                placement={"type": "foster", "placing_authority": placing, "host_authority": host})
+    assert bool(duties(evaluate(more, h, at("2026-11-02T11:00Z")), "placed-in-another-authority")) is required

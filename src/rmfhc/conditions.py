@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .models import EpisodeKind, LegalBasis, PlacementType, RiskLevel
+from .models import EpisodeKind, LegalBasis, PlacementType, ReturnedBy, RiskLevel
 
 Facts = Mapping[str, Any]
 
@@ -50,6 +50,8 @@ FACTS: dict[str, FactSpec] = {
     "child.placement.distance_miles": FactSpec(FactType.NUMBER),
     "child.placed_by_other_authority": _BOOL,
     "child.placed_outside_area": _BOOL,
+    "child.placed_away_from_placing_authority": FactSpec(
+        FactType.BOOLEAN, description="placed in the area of another authority than the one that placed them"),
     "child.exploitation_risk": _BOOL,
     "child.trafficking_risk": _BOOL,
     "child.unaccompanied_asylum_seeking": _BOOL,
@@ -64,6 +66,8 @@ FACTS: dict[str, FactSpec] = {
     "episode.number": FactSpec(FactType.NUMBER, description="1 for the child's first missing episode (the "
                                "kinds the pack counts), 2 for the second...; null for an episode not counted"),
     "episode.reported": FactSpec(FactType.BOOLEAN, description="reported to the police"),
+    "episode.returned_by": FactSpec(FactType.CHOICE, _choices(ReturnedBy),
+                                    description="how the child came back, once found; null if not recorded"),
     "episode.reported_out_of_hours": _BOOL,
     "episode.significant_harm": _BOOL,
     "episode.risk_of_significant_harm": _BOOL,
@@ -78,7 +82,7 @@ FACTS: dict[str, FactSpec] = {
 # Facts that become known at a moment during or after the episode (a grading, the report, a concern). A rule
 # whose conditions read one starts when its conditions came to hold, never earlier.
 TIMED_FACTS = frozenset({
-    "episode.initial_risk", "episode.highest_risk", "episode.risk_levels", "episode.reported",
+    "episode.returned_by", "episode.initial_risk", "episode.highest_risk", "episode.risk_levels", "episode.reported",
     "episode.reported_out_of_hours", "episode.significant_harm", "episode.risk_of_significant_harm",
     "episode.harm_disclosed_on_return", "episode.exploitation_concern", "episode.trafficking_concern",
     "episode.removed_from_uk",

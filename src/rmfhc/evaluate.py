@@ -89,11 +89,11 @@ class _Known:
         gradings = sorted((_utc(g.graded_at), g.level) for g in episode.risk if g.graded_at <= as_of)
         concerns = sorted((_utc(c.known_at), c.concern) for c in episode.concerns if c.known_at <= as_of)
         noticed = _utc(episode.noticed)
-        reported = known(episode.reported_at)
-        last = max([t for t, _ in gradings[-1:]] + [t for t, _ in concerns[-1:]] + ([reported] if reported else []),
-                   default=_EARLIEST)
+        reported, found = known(episode.reported_at), known(episode.found_at)
+        last = max([t for t, _ in gradings[-1:]] + [t for t, _ in concerns[-1:]] + ([reported] if reported else [])
+                   + ([found] if found and episode.returned_by is not None else []), default=_EARLIEST)
         return cls(episode, _utc(episode.last_seen_at), noticed if noticed <= as_of else _utc(episode.last_seen_at),
-                   reported, known(episode.found_at), known(episode.found_report_received_at),
+                   reported, found, known(episode.found_report_received_at),
                    gradings, concerns, events, last_moment=last)
 
     def missing_at(self, moment: datetime) -> bool:
@@ -104,6 +104,8 @@ class _Known:
         times = {t for t, _ in self.gradings} | {t for t, _ in self.concerns}
         if self.reported is not None:
             times.add(self.reported)
+        if self.found is not None and self.episode.returned_by is not None:
+            times.add(self.found)
         return sorted(times)
 
 
@@ -125,6 +127,7 @@ def _child_facts(child: Child, pack: Pack) -> dict[str, Any]:
             known_authorities and placing not in pack.authorities and host in pack.authorities),
         "child.placed_outside_area": (
             known_authorities and placing in pack.authorities and host not in pack.authorities),
+        "child.placed_away_from_placing_authority": known_authorities and placing != host,
         "child.exploitation_risk": child.exploitation_risk,
         "child.trafficking_risk": child.trafficking_risk,
         "child.unaccompanied_asylum_seeking": child.unaccompanied_asylum_seeking,
@@ -149,7 +152,9 @@ def _timed_facts(known: _Known, pack: Pack, moment: datetime) -> dict[str, Any]:
     """The facts of an episode that become known at a moment, as they stood at `moment`."""
     levels = [level for t, level in known.gradings if t <= moment]
     reported = known.reported is not None and known.reported <= moment
+    returned = known.found is not None and known.found <= moment and known.episode.returned_by is not None
     facts: dict[str, Any] = {
+        "episode.returned_by": known.episode.returned_by.value if returned else None,  # type: ignore[union-attr]
         "episode.initial_risk": levels[0].value if levels else None,
         "episode.highest_risk": max(levels, key=RISK_ORDER.__getitem__).value if levels else None,
         "episode.risk_levels": tuple(dict.fromkeys(level.value for level in levels)),
@@ -253,7 +258,8 @@ def _anchor(rule: Rule, known: _Known, child: Child, first_episode: bool) -> dat
     if start is ClockFrom.RISK_GRADED:
         return next((t for t, level in known.gradings if level in rule.clock.levels), None)
     if start is ClockFrom.DUTY_DONE:
-        return next((e.at for e in known.events if e.kind == rule.clock.duty and not e.declined), None)
+        declined = rule.clock.outcome == "declined"
+        return next((e.at for e in known.events if e.kind == rule.clock.duty and e.declined is declined), None)
     if not first_episode:
         return None
     moment = child.placement.started_at if start is ClockFrom.PLACEMENT_STARTED and child.placement else (

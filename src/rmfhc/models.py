@@ -58,6 +58,15 @@ class Outcome(enum.StrEnum):
     DECLINED = "declined"
 
 
+class ReturnedBy(enum.StrEnum):
+    """How the child came back: found by the police, returned by a carer or parent, or of their own accord."""
+
+    POLICE = "police"
+    CARER = "carer"
+    OWN_ACCORD = "own_accord"
+    OTHER = "other"
+
+
 class ConcernKind(enum.StrEnum):
     """Something that becomes known during or after an episode, at a moment of its own."""
 
@@ -153,6 +162,7 @@ class Episode(_Model):
     risk: tuple[RiskGrading, ...] = ()
     found_at: AwareDatetime | None = None
     found_report_received_at: AwareDatetime | None = None
+    returned_by: ReturnedBy | None = None
     noticed_at: AwareDatetime | None = None
     concerns: tuple[Concern, ...] = ()
     events: tuple[DutyEvent, ...] = ()

@@ -147,6 +147,7 @@ class ClockSpec(_Spec):
     if_still_missing: bool = False
     levels: tuple[RiskLevel, ...] | None = None
     duty: str | None = None
+    outcome: Literal["done", "declined"] | None = None
     count: int | None = Field(default=None, ge=1)
     within: str | None = None
     retrigger: Literal["each_episode", "once_per_window"] | None = None
@@ -370,6 +371,7 @@ class Clock:
     within: Duration | None
     retrigger_each_episode: bool
     counts: Condition | None = None  # which episodes an episode_count clock counts (None: the pack's counted)
+    outcome: str = "done"  # for a duty_done clock: started by the duty done, or by its being declined
     time_of_day: time | None = None  # required at the next time the London clock shows this, after the start
 
 
@@ -821,7 +823,7 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
              ClockFrom.EPISODE_COUNT: ("count",)}.get(clock.from_, ())
     only = {"levels": ClockFrom.RISK_GRADED, "duty": ClockFrom.DUTY_DONE, "count": ClockFrom.EPISODE_COUNT,
             "within": ClockFrom.EPISODE_COUNT, "retrigger": ClockFrom.EPISODE_COUNT,
-            "counts": ClockFrom.EPISODE_COUNT}
+            "counts": ClockFrom.EPISODE_COUNT, "outcome": ClockFrom.DUTY_DONE}
     for key in needs:
         if getattr(clock, key) is None:
             problems.append(doc.problem(where, f"a clock from '{clock.from_}' needs '{key}'"))
@@ -847,6 +849,7 @@ def _clock(spec: ClockSpec, counts: Condition | None) -> Clock:
         retrigger_each_episode=spec.retrigger == "each_episode",
         counts=counts,
         time_of_day=None if spec.at_time_of_day is None else time.fromisoformat(spec.at_time_of_day.zfill(5)),
+        outcome=spec.outcome or "done",
     )
 
 

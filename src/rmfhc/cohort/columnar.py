@@ -229,7 +229,9 @@ def _anchor(rule: Rule, table: _Table, positions: npt.NDArray[np.int64]) -> npt.
         if start is ClockFrom.RISK_GRADED:
             moments.append(next((t for t, level in known.gradings if level in rule.clock.levels), None))
         elif start is ClockFrom.DUTY_DONE:
-            moments.append(next((e.at for e in known.events if e.kind == rule.clock.duty and not e.declined), None))
+            declined = rule.clock.outcome == "declined"
+            moments.append(next((e.at for e in known.events if e.kind == rule.clock.duty and e.declined is declined),
+                                None))
         elif table.first[position]:  # child-level clocks attach to the child's first episode
             moments.append(_child_moment(rule, table, position))
         else:
