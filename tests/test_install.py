@@ -46,6 +46,14 @@ def test_the_wheel_contains_every_pack_and_the_vocabulary(installed: Path, tmp_p
     assert int(out[2]) > 20
 
 
+def test_every_subpackage_is_in_the_wheel(installed: Path, tmp_path: Path) -> None:
+    modules = sorted(".".join(p.relative_to(ROOT / "src").with_suffix("").parts)
+                     for p in (ROOT / "src" / "rmfhc").rglob("*.py") if p.name != "__main__.py")
+    modules = [m.removesuffix(".__init__") for m in modules]
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
+    assert run(installed / "python", "-c", code, *modules, cwd=tmp_path).stdout.strip() == "ok"
+
+
 def test_evaluate_dorset_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
     history = tmp_path / "history.json"
     history.write_text((ROOT / "examples" / "dorset_child_in_care.json").read_text(encoding="utf-8"))
