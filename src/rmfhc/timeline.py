@@ -156,7 +156,12 @@ def _london_axis(ax: Axes) -> None:
     """Ticks and labels of the time axis in London time, as concise as the span allows."""
     locator = mdates.AutoDateLocator(tz=LONDON, minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=LONDON))  # type: ignore[no-untyped-call]
+    # Days as '13 Oct' (never a bare '13'), hours as '18:00' with the date at midnight, the year aside.
+    formatter = mdates.ConciseDateFormatter(  # type: ignore[no-untyped-call]
+        locator, tz=LONDON, formats=["%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M", "%S.%f"],
+        zero_formats=["", "%b %Y", "%d %b", "%a %d %b", "%H:%M", "%H:%M"],
+        offset_formats=["", "", "%Y", "%Y", "%Y", "%Y"])
+    ax.xaxis.set_major_formatter(formatter)
 
 
 def _bar(ax: Axes, y: float, start: datetime, end: datetime, **style: object) -> None:
