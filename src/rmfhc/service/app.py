@@ -9,6 +9,7 @@ command line prints; nothing a client sends can change the packs unless the serv
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,7 +37,12 @@ or care requires for a child's history, who holds each, when each is due, and wh
 Protocols are named, never uploaded (unless the server was started with `--allow-pack-upload`). Every error is
 `{"error": "<one line>"}` with a 4xx status. Limits: see GET /health."""
 
-SCHEMAS = ("history", "pack", "evaluation")
+class Schema(enum.StrEnum):
+    """What `GET /schema/{what}` describes."""
+
+    HISTORY = "history"
+    PACK = "pack"
+    EVALUATION = "evaluation"
 
 
 def _error(status: int, message: str) -> Response:
@@ -121,9 +127,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         problem = error.errors()[0]
+        if problem["loc"][0] == "path":
+            return _error(404, f"{request.method} {request.url.path}: Not Found ({problem['msg'].lower()})")
         place = ".".join(str(part) for part in problem["loc"][1:]) or str(problem["loc"][0])
-        status = 404 if problem["loc"][0] == "path" else 400
-        return _error(status, f"{place}: {problem['msg']}")
+        return _error(400, f"{place}: {problem['msg']}")
 
 
 def _routes(app: FastAPI) -> None:
@@ -192,14 +199,12 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/schema/{what}", responses=openapi.errors(404),
              summary="JSON Schema of a history, a pack or an evaluation (as `rmfhc schema`)")
-    async def schema(what: str) -> Any:
-        if what == "history":
+    async def schema(what: Schema) -> Any:
+        if what is Schema.HISTORY:
             return History.model_json_schema()
-        if what == "pack":
+        if what is Schema.PACK:
             return PackSpec.model_json_schema(by_alias=True)
-        if what == "evaluation":
-            return Evaluation.json_schema()
-        return _error(404, f"no schema called '{what[:80]}'; use {', '.join(SCHEMAS)}")
+        return Evaluation.json_schema()
 
     @app.get("/health", summary="Whether the service is up, its version, workers and limits")
     async def health(request: Request) -> dict[str, Any]:

@@ -27,8 +27,8 @@ def answer_line(number: int, reply: Reply) -> bytes:
     """One output line: the evaluation as `POST /evaluate` answers it, or the error, with the line number."""
     if reply.status == 200:
         return b'{"line":%d,"evaluation":%s}\n' % (number, reply.body.rstrip(b"\n"))
-    message = json.loads(reply.body)["error"]
-    return json.dumps({"line": number, "status": reply.status, "error": message}, ensure_ascii=False).encode() + b"\n"
+    return json.dumps({"line": number, "status": reply.status, **json.loads(reply.body)},
+                      ensure_ascii=False).encode() + b"\n"
 
 
 async def answers(pool: WorkerPool, lines: list[tuple[int, bytes]], defaults: Mapping[str, str],

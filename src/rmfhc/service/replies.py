@@ -30,8 +30,17 @@ class RequestError(RmfhcError):
 
 
 def error_body(message: str) -> bytes:
-    """`{"error": "..."}`: the library's message, as the command line prints it after `error:`."""
-    return json.dumps({"error": message}, ensure_ascii=False).encode() + b"\n"
+    """`{"error": "..."}`: the library's message, as the command line prints it after `error:`.
+
+    Where the library found several problems (a history with three bad fields: one line each), `error` is the
+    first with a count of the rest, still one line, and `problems` lists every line.
+    """
+    lines = [line for line in message.splitlines() if line.strip()] or ["error"]
+    data: dict[str, object] = {"error": lines[0]}
+    if len(lines) > 1:
+        data["error"] = f"{lines[0]} (and {len(lines) - 1} more problem{'s' if len(lines) > 2 else ''})"
+        data["problems"] = lines
+    return json.dumps(data, ensure_ascii=False).encode() + b"\n"
 
 
 def error_reply(status: int, message: str) -> Reply:
