@@ -349,8 +349,10 @@ def test_a_bad_uploaded_pack_names_the_place(open_url: str) -> None:
     with httpx.Client(base_url=open_url, timeout=60) as upload:
         response = upload.post("/evaluate", json={"pack": text, "as_of": AS_OF, "history": HISTORY})
     assert response.status_code == 400
-    message = response.json()["error"]
-    assert message.startswith("pack:") and "dutty" in message and "Traceback" not in message
+    data = response.json()
+    assert data["error"].startswith("pack:") and "more problems" in data["error"] and "\n" not in data["error"]
+    assert all(line.startswith("pack:") for line in data["problems"])
+    assert any("'dutty' is not a key here" in line for line in data["problems"])
 
 
 def test_a_body_not_sent_within_the_time_limit_is_408(open_url: str) -> None:
