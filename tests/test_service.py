@@ -110,6 +110,12 @@ def test_evaluate_ics_is_a_calendar(client: httpx.Client) -> None:
     assert response.text.startswith("BEGIN:VCALENDAR") and "BEGIN:VEVENT" in response.text
 
 
+def test_evaluate_ics_is_what_the_command_line_writes(client: httpx.Client,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = cli(capsys, "evaluate", "-p", "dorset", "--as-of", AS_OF, str(EXAMPLE), "--format", "ics")
+    assert client.post("/evaluate.ics", json=BODY).text == out
+
+
 def test_evaluate_ics_refuses_bad_input_in_the_same_words(client: httpx.Client) -> None:
     assert "no protocol called 'narnia'" in error_of(client.post("/evaluate.ics", json={**BODY, "protocol": "narnia"}))
 
