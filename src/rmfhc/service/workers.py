@@ -51,7 +51,10 @@ def _serve(conn: Connection) -> None:
         except Exception as error:  # a bug in rmfhc, not in the request: say so, and keep serving
             traceback.print_exc(file=sys.stderr)
             reply = error_reply(500, f"internal error ({type(error).__name__}); please report it")
-        conn.send(reply)
+        try:
+            conn.send(reply)
+        except OSError:  # the service stopped, or gave up on this job, while it ran
+            return
 
 
 @dataclass(slots=True)
