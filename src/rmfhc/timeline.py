@@ -164,10 +164,10 @@ def _london_axis(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(formatter)
 
 
-def _bar(ax: Axes, y: float, start: datetime, end: datetime, **style: object) -> None:
+def _bar(ax: Axes, y: float, start: datetime, end: datetime, height: float = 0.6, **style: object) -> None:
     width = max(end - start, timedelta(minutes=1))
     ax.barh(y, _num(start + width) - _num(start), left=_num(start),
-            height=0.6, **style)  # type: ignore[arg-type]
+            height=height, **style)  # type: ignore[arg-type]
 
 
 def _light(colour: str, strength: float = 0.35) -> tuple[float, float, float]:
@@ -175,16 +175,24 @@ def _light(colour: str, strength: float = 0.35) -> tuple[float, float, float]:
     return tuple(1 - strength * (1 - c) for c in to_rgb(colour))  # type: ignore[return-value]
 
 
-def _draw_duty(ax: Axes, y: float, duty: Duty, as_of: datetime, gid: str) -> None:
+def _draw_duty(ax: Axes, y: float, duty: Duty, gid: str) -> None:
+    """A duty's window, from when it was required to its deadline, and a diamond when it was done."""
     colour = COLOURS[duty.state]
     hatch = "////" if duty.state is DutyState.MISSED else None
     _bar(ax, y, duty.required_at, duty.due, facecolor=_light(colour), edgecolor=colour, linewidth=1,
-         hatch=hatch, gid=gid)
-    if duty.state is DutyState.OVERDUE:
-        _bar(ax, y, duty.due, as_of, color=colour, gid=gid)
+         hatch=hatch, gid=gid, zorder=2)
     if duty.done_at is not None:
-        ax.plot([_num(duty.done_at)], [y], marker="D", markersize=6, color=colour,
-                markeredgecolor="black", markeredgewidth=0.6, linestyle="none", gid=gid)
+        ax.plot([_num(duty.done_at)], [y], marker="D", markersize=6, color=colour, markeredgecolor="black",
+                markeredgewidth=0.6, linestyle="none", gid=gid, zorder=4)
+
+
+def _draw_overdue(ax: Axes, y: float, duties: Sequence[Duty], as_of: datetime, gid: str) -> None:
+    """Solid from each overdue duty's deadline to as_of, over the windows; thin where a row has several
+    occurrences, so that their windows stay visible around it."""
+    height = 0.6 if len(duties) == 1 else 0.24
+    for duty in duties:
+        if duty.state is DutyState.OVERDUE:
+            _bar(ax, y, duty.due, as_of, height=height, color=COLOURS[DutyState.OVERDUE], gid=gid, zorder=3)
 
 
 def _draw_episode(ax: Axes, panel: Panel, as_of: datetime) -> None:
@@ -207,7 +215,8 @@ def _draw_panel(ax: Axes, panel: Panel, as_of: datetime, tips: dict[str, str], f
         gid = f"tip-{first_tip + n}"
         tips[gid] = tooltip(row)
         for duty in row.duties:
-            _draw_duty(ax, n, duty, as_of, gid)
+            _draw_duty(ax, n, duty, gid)
+        _draw_overdue(ax, n, row.duties, as_of, gid)
         count = f" (x{len(row.duties)})" if len(row.duties) > 1 else ""
         labels.append(shorten(row.title + count))
         right.append(standing(row))
