@@ -32,7 +32,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(work / "env", with_pip=False)
     python = work / "env" / "bin" / "python"
     # This pip installs into the new environment (pip's --python); dependencies come from its cache or index.
-    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel, cwd=work)
+    # With every extra, so that each module can be imported; the core commands need none of them.
+    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", f"{wheel}[serve,calendar,timeline,charts]",
+        cwd=work)
     return work / "env" / "bin"
 
 

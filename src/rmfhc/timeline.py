@@ -47,13 +47,13 @@ Form = Literal["svg", "png"]
 COLOURS: dict[DutyState, str] = {
     DutyState.DUE: "#0072B2", DutyState.OVERDUE: "#D55E00", DutyState.DONE_ON_TIME: "#009E73",
     DutyState.DONE_LATE: "#E69F00", DutyState.DECLINED: "#CC79A7", DutyState.STOOD_DOWN: "#999999",
-    DutyState.MISSED: "#8B0000",
+    DutyState.MISSED: "#8B0000", DutyState.NOT_ASSESSABLE: "#BDBDBD",
 }
 # Darker shades of the same colours for text, readable on white.
 TEXT_COLOURS: dict[DutyState, str] = {
     DutyState.DUE: "#005A8C", DutyState.OVERDUE: "#B34700", DutyState.DONE_ON_TIME: "#00704F",
     DutyState.DONE_LATE: "#8A5A00", DutyState.DECLINED: "#97407A", DutyState.STOOD_DOWN: "#666666",
-    DutyState.MISSED: "#8B0000",
+    DutyState.MISSED: "#8B0000", DutyState.NOT_ASSESSABLE: "#616161",
 }
 EPISODE_COLOUR = "#3b3b3b"
 LABEL_WIDTH = 60  # characters a line of a duty's label (two lines at most)

@@ -22,10 +22,9 @@ from starlette.exceptions import HTTPException
 
 from .._version import __version__
 from ..errors import EvaluationError, PackError, RmfhcError
-from ..evaluate import Evaluation
 from ..inputs import parse_as_of
-from ..models import History
-from ..pack import PackSpec, available_protocols
+from ..pack import available_protocols
+from ..schemas import SCHEMAS
 from . import batch, openapi, protocols
 from .handlers import Format, Job
 from .replies import JSON, NDJSON, RequestError, error_body
@@ -42,6 +41,7 @@ class Schema(enum.StrEnum):
 
     HISTORY = "history"
     PACK = "pack"
+    SCENARIO = "scenario"
     EVALUATION = "evaluation"
 
 
@@ -198,13 +198,9 @@ def _routes(app: FastAPI) -> None:
             return _error(404, str(error))
 
     @app.get("/schema/{what}", responses=openapi.errors(404),
-             summary="JSON Schema of a history, a pack or an evaluation (as `rmfhc schema`)")
+             summary="JSON Schema of a history, a pack, a scenario file or an evaluation (as `rmfhc schema`)")
     async def schema(what: Schema) -> Any:
-        if what is Schema.HISTORY:
-            return History.model_json_schema()
-        if what is Schema.PACK:
-            return PackSpec.model_json_schema(by_alias=True)
-        return Evaluation.json_schema()
+        return SCHEMAS[what.value]()
 
     @app.get("/health", summary="Whether the service is up, its version, workers and limits")
     async def health(request: Request) -> dict[str, Any]:
