@@ -9,11 +9,11 @@ from __future__ import annotations
 import enum
 import os
 import re
-from importlib import resources
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
