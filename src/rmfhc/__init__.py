@@ -8,7 +8,7 @@ See README.md for the API and docs/ for the pack, history and scenario formats.
 """
 
 from .dates import Duration, OfficeHours, add, age_on, next_working_day, working_days_after
-from .errors import EvaluationError, HistoryError, PackError, Problem, RmfhcError, ScenarioError
+from .errors import EvaluationError, HistoryError, PackError, Problem, RmfhcError, ScenarioError, UsageError
 from .evaluate import (
     Duty,
     DutyState,
@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Child", "Duration", "Duty", "DutyEvent", "DutyState", "Episode", "Escalation", "EscalationState",
     "Evaluation", "EvaluationError", "Finding", "History", "HistoryError", "OfficeHours", "Pack", "PackError",
-    "Placement", "Problem", "RiskGrading", "RmfhcError", "Rule", "ScenarioError", "Upcoming", "add", "age_on",
-    "available_protocols", "evaluate", "load_history", "load_protocol", "next_working_day", "read_history",
-    "validate_pack", "working_days_after",
+    "Placement", "Problem", "RiskGrading", "RmfhcError", "Rule", "ScenarioError", "Upcoming", "UsageError", "add",
+    "age_on", "available_protocols", "evaluate", "load_history", "load_protocol", "next_working_day",
+    "read_history", "validate_pack", "working_days_after",
 ]
