@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import ROOT
 from rmfhc import (
+    HistoryError,
+    PackError,
     RmfhcError,
     UsageError,
     evaluate,
+    load_history,
     load_protocol,
     read_history,
+    validate_pack,
 )
 
 EXAMPLE = ROOT / "examples" / "dorset_child_in_care.json"
@@ -44,3 +49,27 @@ def test_evaluate_names_the_argument_of_the_wrong_type(pack: Any, history: Any, 
 def test_a_naive_as_of_is_still_an_evaluation_error() -> None:
     with pytest.raises(RmfhcError, match="UTC offset"):
         evaluate(load_protocol("dorset"), read_history(EXAMPLE), datetime(2026, 11, 7))
+
+
+@pytest.mark.parametrize("data", [[], "history", None, 3, True, [{"child": {}}]])
+def test_load_history_of_something_other_than_a_mapping(data: Any) -> None:
+    with pytest.raises(HistoryError, match=r"^history: a history must be a mapping \(a JSON object\) with 'child' "
+                                           r"and 'episodes', not "):
+        load_history(data)
+
+
+@pytest.mark.parametrize("function", [read_history, validate_pack, load_protocol])
+@pytest.mark.parametrize("argument", [None, 3, b"protocols/dorset.yaml", {"path": "x"}])
+def test_readers_given_something_other_than_a_path(function: Any, argument: Any) -> None:
+    with pytest.raises(UsageError, match="must be"):
+        function(argument)
+
+
+def test_read_history_of_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match=rf"^{tmp_path}: this is a folder, not a history file$"):
+        read_history(tmp_path)
+
+
+def test_validate_pack_of_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(PackError, match=rf"^{tmp_path}: this is a folder, not a pack file$"):
+        validate_pack(tmp_path)

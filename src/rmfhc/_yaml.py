@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
+from . import _read
 from .errors import Problem
 
 
@@ -108,6 +109,10 @@ class Document:
 
 def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     """Parse YAML text safely. Returns the document, or None and the syntax problem."""
+    try:
+        _read.check_characters(text, file, yaml=True)
+    except _read.BadInput as error:
+        return None, [error.problem]
     loader = _Loader(text)
     loader.positions = {}
     loader.duplicates = []
@@ -128,12 +133,11 @@ def parse(text: str, file: str) -> tuple[Document | None, list[Problem]]:
     return Document(file, data, loader.positions), problems
 
 
-def read(path: str | Path) -> tuple[Document | None, list[Problem]]:
-    """Read and parse a YAML file; an unreadable file is a Problem, not an exception."""
-    path = Path(path)
+def read(path: str | Path, limit: int = _read.MAX_PACK_BYTES, what: str = "a YAML") -> tuple[Document | None,
+                                                                                              list[Problem]]:
+    """Read and parse a YAML file (at most `limit` bytes of UTF-8); an unreadable file is a Problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8 text"
-        return None, [Problem(str(path), 0, 0, f"cannot read the file: {reason}")]
+        text = _read.decode(_read.read_bytes(path, limit, what), str(path))
+    except _read.BadInput as error:
+        return None, [error.problem]
     return parse(text, str(path))

@@ -22,7 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from . import _yaml
 from .conditions import Always, Condition, compile_condition
 from .dates import WEEKDAYS, Duration, OfficeHours, Unit
-from .errors import PackError, Problem
+from .errors import PackError, Problem, wrong_type
 from .models import EpisodeKind, RiskLevel
 
 # ---------------------------------------------------------------------------------------------------------
@@ -369,6 +369,8 @@ def protocol_dirs() -> list[Path]:
 
 def resolve_protocol(name_or_path: str | Path) -> Path:
     """A pack path from a name (`dorset`) or a path (`protocols/dorset.yaml`)."""
+    if not isinstance(name_or_path, str | Path):
+        raise wrong_type("load_protocol", "name_or_path", "a pack name or path (str or pathlib.Path)", name_or_path)
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         return candidate
@@ -399,7 +401,7 @@ def _find_vocabulary(pack_path: Path) -> Path:
 
 @lru_cache(maxsize=8)
 def _read_vocabulary(path: str) -> Vocabulary:
-    document, problems = _yaml.read(path)
+    document, problems = _yaml.read(path, what="a vocabulary")
     if document is None or problems:
         raise PackError(problems)
     data = document.data
@@ -443,8 +445,10 @@ def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list
 
 def validate_pack(path: str | Path) -> Pack:
     """Read, validate and compile a pack; raise PackError listing every problem with its place."""
+    if not isinstance(path, str | Path):
+        raise wrong_type("validate_pack", "path", "a path (str or pathlib.Path)", path)
     path = Path(path)
-    document, problems = _yaml.read(path)
+    document, problems = _yaml.read(path, what="a pack")
     if document is None:
         raise PackError(problems)
     if not isinstance(document.data, dict):

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from . import _yaml
 from .dates import LONDON
-from .errors import Problem, RmfhcError, ScenarioError
+from .errors import Problem, RmfhcError, ScenarioError, wrong_type
 from .evaluate import Duty, Evaluation, evaluate
 from .models import History, describe_validation_error
 from .pack import Pack, load_protocol, resolve_protocol
@@ -190,8 +190,10 @@ def _problems(document: _yaml.Document, error: ValidationError) -> list[Problem]
 
 def run_file(path: str | Path) -> list[Result]:
     """Run every scenario in a file. A malformed file raises ScenarioError naming the place."""
+    if not isinstance(path, str | Path):
+        raise wrong_type("run_file", "path", "a path (str or pathlib.Path)", path)
     path = Path(path)
-    document, problems = _yaml.read(path)
+    document, problems = _yaml.read(path, what="a scenario")
     if document is None or problems:
         raise ScenarioError("\n".join(str(p) for p in problems))
     try:
