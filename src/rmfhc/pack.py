@@ -6,20 +6,23 @@ reported as file:line:column with a plain message), and compiled once into a `Pa
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import _yaml
+from . import _read, _yaml
 from .conditions import Always, Condition, compile_condition
 from .dates import WEEKDAYS, Duration, OfficeHours, Unit
 from .errors import PackError, Problem, wrong_type
@@ -399,18 +402,63 @@ def _find_vocabulary(pack_path: Path) -> Path:
     raise PackError([Problem(str(pack_path), 0, 0, "cannot find protocols/vocabulary.yaml")])
 
 
-@lru_cache(maxsize=8)
-def _read_vocabulary(path: str) -> Vocabulary:
-    document, problems = _yaml.read(path, what="a vocabulary")
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return _read.read_bytes(path, _read.MAX_PACK_BYTES, what)
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# Vocabularies and compiled packs are cached by the SHA-256 of their bytes (a pack's key includes its
+# vocabulary's), so an edited file is read afresh whatever its modification time, and the same content under
+# another path (a copy, a revision checked out for `rmfhc diff`) is compiled once. A lock keeps the caches
+# consistent when threads load packs.
+_CACHE_LOCK = threading.Lock()
+_VOCABULARIES: OrderedDict[str, Vocabulary] = OrderedDict()
+_COMPILED: OrderedDict[tuple[str, str, str], Pack] = OrderedDict()  # (pack, vocabulary, path)
+_CACHE_SIZE = 32
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def _recall(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    with _CACHE_LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _vocabulary(data: bytes, name: str) -> Vocabulary:
+    key = _digest(data)
+    cached: Vocabulary | None = _recall(_VOCABULARIES, key)
+    if cached is not None:
+        return cached
+    try:
+        text = _read.decode(data, name)
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+    document, problems = _yaml.parse(text, name)
     if document is None or problems:
         raise PackError(problems)
-    data = document.data
+    content = document.data
     bad = [document.problem([section], f"'{section}' must map each name to a one-line definition")
            for section in ("duties", "roles")
-           if not isinstance(data, dict) or not isinstance(data.get(section), dict)]
+           if not isinstance(content, dict) or not isinstance(content.get(section), dict)]
     if bad:
         raise PackError(bad)
-    return Vocabulary(dict(data["duties"]), dict(data["roles"]))
+    vocabulary = Vocabulary(dict(content["duties"]), dict(content["roles"]))
+    _remember(_VOCABULARIES, key, vocabulary)
+    return vocabulary
 
 
 def is_vocabulary(path: str | Path) -> bool:
@@ -422,7 +470,9 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     """Read protocols/vocabulary.yaml (or the file given)."""
     if path is None:
         path = _find_vocabulary(Path("protocols") / "x.yaml")
-    return _read_vocabulary(str(Path(path).resolve()))
+    if not isinstance(path, str | Path):
+        raise wrong_type("load_vocabulary", "path", "a path (str or pathlib.Path)", path)
+    return _vocabulary(_read_bytes(Path(path), "a vocabulary"), str(path))
 
 
 def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list[Problem]:
@@ -448,7 +498,17 @@ def validate_pack(path: str | Path) -> Pack:
     if not isinstance(path, str | Path):
         raise wrong_type("validate_pack", "path", "a path (str or pathlib.Path)", path)
     path = Path(path)
-    document, problems = _yaml.read(path, what="a pack")
+    data = _read_bytes(path, "a pack")
+    vocabulary_path = _find_vocabulary(path)
+    return _validate(data, path, _vocabulary(_read_bytes(vocabulary_path, "a vocabulary"), str(vocabulary_path)))
+
+
+def _validate(data: bytes, path: Path, vocabulary: Vocabulary) -> Pack:
+    try:
+        text = _read.decode(data, str(path))
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+    document, problems = _yaml.parse(text, str(path))
     if document is None:
         raise PackError(problems)
     if not isinstance(document.data, dict):
@@ -458,7 +518,6 @@ def validate_pack(path: str | Path) -> Pack:
         spec = PackSpec.model_validate(document.data)
     except ValidationError as error:
         raise PackError(problems + _pydantic_problems(document, error)) from None
-    vocabulary = load_vocabulary(_find_vocabulary(path))
     pack, more = _compile(spec, document, vocabulary, str(path))
     problems += more
     if problems:
@@ -601,16 +660,21 @@ def _clock(spec: ClockSpec) -> Clock:
     )
 
 
-@lru_cache(maxsize=32)
-def _load_cached(resolved: str, mtime_ns: int) -> Pack:
-    return validate_pack(resolved)
-
-
 def load_protocol(name_or_path: str | Path) -> Pack:
-    """Load and compile a pack by name (`dorset`) or path. Compiled packs are cached by path and mtime."""
+    """Load and compile a pack by name (`dorset`) or path. Compiled packs are cached within the process by
+    the content of the pack and of its vocabulary: loading an unchanged pack again costs a read and a hash."""
     path = resolve_protocol(name_or_path)
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as error:
-        raise PackError([Problem(str(path), 0, 0, f"cannot read the pack: {error.strerror}")]) from None
-    return _load_cached(str(path), mtime)
+    data = _read_bytes(path, "a pack")
+    vocabulary_path = _find_vocabulary(path)
+    vocabulary_data = _read_bytes(vocabulary_path, "a vocabulary")
+    content = (_digest(data), _digest(vocabulary_data))
+    key = (*content, str(path))
+    pack: Pack | None = _recall(_COMPILED, key)
+    if pack is None:
+        with _CACHE_LOCK:
+            same = next((p for k, p in _COMPILED.items() if k[:2] == content), None)
+        # the same content under another path: the compiled pack is reused, with its own path
+        pack = _validate(data, path, _vocabulary(vocabulary_data, str(vocabulary_path))) if same is None else \
+            dataclasses.replace(same, path=str(path))
+        _remember(_COMPILED, key, pack)
+    return pack
