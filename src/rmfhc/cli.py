@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
+from . import __version__, _read
 from .dates import LONDON
-from .errors import PackError, RmfhcError
+from .errors import HistoryError, PackError, RmfhcError
 from .evaluate import Duty, Evaluation, evaluate
-from .models import History, read_history
+from .models import History, parse_history, read_history
 from .pack import PackSpec, is_vocabulary, load_protocol, load_vocabulary, validate_pack
 from .scenarios import Result, run_files
 
 
 def _as_of(text: str) -> datetime:
+    if text.strip().lower() == "now":  # the one place the wall clock is read: never in the library
+        return datetime.now(UTC)
     try:
         moment: datetime = TypeAdapter(datetime).validate_python(text)
     except ValidationError:
@@ -92,9 +96,20 @@ def render_text(result: Evaluation, explain: bool = False) -> str:
     return "\n".join(out)
 
 
+def _read_history(source: str) -> History:
+    """A history from a file, or from standard input for `-`."""
+    if source != _read.STDIN:
+        return read_history(source)
+    try:
+        data = _read.read_bytes(source, _read.MAX_HISTORY_BYTES, "a history", stdin=True)
+    except _read.BadInput as error:
+        raise HistoryError(str(error.problem)) from None
+    return parse_history(data, _read.source_name(source))
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     pack = load_protocol(args.protocol)
-    history = read_history(args.history)
+    history = _read_history(args.history)
     result = evaluate(pack, history, args.as_of, explain=args.explain or args.format == "json")
     if args.format == "json":
         print(result.to_json())
@@ -174,23 +189,43 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_STATUS = """\
+exit status:
+  0    success: the evaluation printed, every pack valid, every scenario passed, no differences
+  1    what was checked is wrong: validate found problems in a pack, test had failing scenarios,
+       diff found differences
+  2    bad input or usage: a file that cannot be read or used, named with its line and column on
+       standard error (a malformed history or scenario file, a pack with errors given to evaluate or
+       test), or a wrong argument
+  130  interrupted (Ctrl-C)
+
+Results go to standard output, errors to standard error."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rmfhc", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rmfhc", description=__doc__, epilog=EXIT_STATUS,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rmfhc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="duties a protocol requires for a child's history at a moment")
-    ev.add_argument("history", help="the history, a JSON file (docs/history-format.md)")
+    ev = sub.add_parser("evaluate", help="duties a protocol requires for a child's history at a moment",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("history", help="the history, a JSON file (docs/history-format.md), or - to read it from "
+                                    "standard input")
     ev.add_argument("--protocol", "-p", required=True, help="a pack name (dorset) or path")
-    ev.add_argument("--as-of", required=True, type=_as_of, help="the moment, with a UTC offset")
+    ev.add_argument("--as-of", required=True, type=_as_of,
+                    help="the moment, with a UTC offset (2026-11-07T10:00Z), or 'now' (the current time, UTC)")
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.add_argument("--explain", action="store_true", help="show conditions, facts and clause of each duty")
     ev.set_defaults(run=_cmd_evaluate)
 
-    va = sub.add_parser("validate", help="check packs; report every error as file:line:column")
+    va = sub.add_parser("validate", help="check packs; report every error as file:line:column",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     va.add_argument("packs", nargs="+")
     va.set_defaults(run=_cmd_validate)
 
-    te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)")
+    te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     te.add_argument("files", nargs="+", help="scenario files or folders")
     te.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
     te.add_argument("--format", choices=("text", "json"), default="text")
@@ -207,17 +242,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; a user's mistake prints one line per problem and exits non-zero."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; a user's mistake prints one line per problem and exits non-zero (see
+    EXIT_STATUS). Ctrl-C exits 130 without a traceback."""
+    command = "rmfhc"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"rmfhc {args.command}"
         code: int = args.run(args)
         return code
     except RmfhcError as error:
-        print(f"rmfhc {args.command}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head`
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head`: stop quietly, and let nothing flush into the pipe
+        _discard_stdout()
         return 0
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a file descriptor
+        pass
 
 
 if __name__ == "__main__":
