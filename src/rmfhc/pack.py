@@ -20,10 +20,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from . import _read, _yaml
-from .conditions import Always, Condition, compile_condition
+from . import _read, _suggest, _yaml
+from .conditions import FACTS, TESTS, Always, Condition, compile_condition
 from .dates import WEEKDAYS, Duration, OfficeHours, Unit
 from .errors import PackError, Problem, wrong_type
 from .models import EpisodeKind, RiskLevel
@@ -478,19 +478,30 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
 def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        loc = _loc(item)
         message = item["msg"].removeprefix("Value error, ")
         kind = item["type"]
+        given = item.get("input")
         if kind == "extra_forbidden":
-            message = f"'{loc[-1]}' is not a key here (misspelt?); see docs/pack-format.md"
+            suggestion = _suggest.did_you_mean(loc[-1], _suggest.keys_at(PackSpec, loc[:-1]))
+            message = f"'{loc[-1]}' is not a key here" + (suggestion or " (misspelt?); see docs/pack-format.md")
         elif kind == "missing":
             message = f"'{loc[-1]}' is required here"
             loc = loc[:-1]
         elif kind in ("enum", "literal_error"):
-            message = f"{item.get('input')!r} is not allowed here: {message.lower()}"
+            allowed = _suggest.quoted(str(item.get("ctx", {}).get("expected", "")))
+            message = f"{given!r} is not allowed here: {message.lower()}{_suggest.did_you_mean(given, allowed)}"
+        elif loc[-1:] == ("due",) and ("is not a deadline" in message or "is not a duration" in message):
+            message += _suggest.duration_suggestion(given, deadline=True)
+        elif "is not a duration" in message:
+            message += _suggest.duration_suggestion(given)
         at_value = kind not in ("extra_forbidden", "missing")
         problems.append(document.problem(loc, message, value=at_value))
     return problems
+
+
+def _loc(item: Any) -> tuple[int | str, ...]:
+    return tuple(part for part in item["loc"] if not str(part).startswith("function-"))
 
 
 def validate_pack(path: str | Path) -> Pack:
@@ -517,71 +528,152 @@ def _validate(data: bytes, path: Path, vocabulary: Vocabulary) -> Pack:
     try:
         spec = PackSpec.model_validate(document.data)
     except ValidationError as error:
-        raise PackError(problems + _pydantic_problems(document, error)) from None
+        # Report the cross-references of every part that did validate too, so that one run shows everything.
+        problems += _pydantic_problems(document, error) + _partial_problems(document, error, vocabulary)
+        raise PackError(list(dict.fromkeys(problems))) from None
     pack, more = _compile(spec, document, vocabulary, str(path))
     problems += more
     if problems:
-        raise PackError(problems)
+        raise PackError(list(dict.fromkeys(problems)))
     return pack
+
+
+_EVENT_WORDS = ("found", "regraded", "reported")  # what may do a duty besides a duty kind (done_by)
+
+
+class _Refs:
+    """Cross-reference checks (the vocabulary, the pack's roles, rule ids, conditions), each problem with a
+    suggestion where a close name exists. Used by the compile step, and by the checks on the parts of a pack
+    that validated when other parts did not."""
+
+    def __init__(self, doc: _yaml.Document, vocabulary: Vocabulary, roles: Mapping[str, Sequence[object]],
+                 rule_ids: Sequence[str], localities: Sequence[str]) -> None:
+        self.doc = doc
+        self.vocabulary = vocabulary
+        self.role_keys = frozenset(roles)
+        # a role written by its canonical name or title instead of the pack's key: suggest the key
+        self.role_names = {name: key for key, names in roles.items() for name in names if isinstance(name, str)}
+        self.rule_ids = frozenset(rule_ids)
+        self.localities = tuple(localities)
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+
+    def add(self, path: Sequence[int | str], message: str, value: bool = True) -> None:
+        self.problems.append(self.doc.problem(path, message, value))
+
+    def unique(self, identifier: object, where: tuple[int | str, ...], what: str) -> None:
+        if not isinstance(identifier, str):
+            return
+        if identifier in self.seen:
+            self.add((*where, "id"), f"the {what}id '{identifier}' is used twice")
+        self.seen.add(identifier)
+
+    def canonical_role(self, role: str, where: tuple[int | str, ...]) -> None:
+        if role not in self.vocabulary.roles:
+            self.add(where, f"'{role}' is not a canonical role in protocols/vocabulary.yaml"
+                            f"{_suggest.did_you_mean(role, self.vocabulary.roles)}")
+
+    def duty(self, name: str, where: tuple[int | str, ...], message: str) -> None:
+        if name not in self.vocabulary.duties:
+            self.add(where, f"'{name}' is {message}{_suggest.did_you_mean(name, self.vocabulary.duties)}")
+
+    def role(self, key: str, where: tuple[int | str, ...]) -> None:
+        if key in self.role_keys:
+            return
+        suggestion = _suggest.did_you_mean(key, self.role_keys)
+        if not suggestion:
+            named = _suggest.did_you_mean(key, self.role_names)
+            if named:
+                name = _suggest.quoted(named)[0]
+                suggestion = f"; did you mean '{self.role_names[name]}' ({name})?"
+        self.add(where, f"'{key}' is not one of this pack's roles{suggestion}")
+
+    def condition(self, raw: Any, where: tuple[int | str, ...]) -> Condition:
+        condition, complaints = compile_condition(raw, where, self.localities)
+        for path, message in complaints:
+            self.add(path, _condition_suggestion(message), value=False)
+        return condition
+
+    def rule(self, fields: Mapping[str, Any], where: tuple[int | str, ...]) -> Condition:
+        """Check one rule, given the typed values of its fields that validated; return its condition."""
+        duty = fields.get("duty")
+        if isinstance(duty, str):
+            self.duty(duty, (*where, "duty"), "not a duty kind in protocols/vocabulary.yaml")
+        condition = self.condition(fields.get("when"), (*where, "when"))
+        clock = fields.get("clock")
+        if isinstance(clock, ClockSpec):
+            self.problems += _clock_problems(clock, self.doc, (*where, "clock"), self.vocabulary)
+        for i, other in enumerate(fields.get("overrides") or ()):
+            if other not in self.rule_ids or other == fields.get("id"):
+                self.add((*where, "overrides", i), f"'{other}' is not another rule's id"
+                                                   f"{_suggest.did_you_mean(other, self.rule_ids)}")
+        for i, name in enumerate(fields.get("done_by") or ()):
+            if name not in self.vocabulary.duties and name not in _EVENT_WORDS:
+                known = [*self.vocabulary.duties, *_EVENT_WORDS]
+                self.add((*where, "done_by", i), f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'"
+                                                 f"{_suggest.did_you_mean(name, known)}")
+        repeat = fields.get("repeat")
+        if isinstance(repeat, RepeatSpec) and Duration.parse(repeat.every).unit is Unit.WORKING_DAYS:
+            self.add((*where, "repeat", "every"), "a repeat cannot be counted in working days")
+        for i, key in enumerate(fields.get("roles") or ()):
+            self.role(key, (*where, "roles", i))
+        for i, step in enumerate(fields.get("escalation") or ()):
+            for j, key in enumerate(step.to if isinstance(step, EscalationSpec) else ()):
+                self.role(key, (*where, "escalation", i, "to", j))
+        return condition
+
+    def check(self, fields: Mapping[str, Any], where: tuple[int | str, ...]) -> Condition:
+        """Check one check (a finding), given the typed values of its fields that validated."""
+        condition = self.condition(fields.get("when"), (*where, "when"))
+        if "when" in fields and isinstance(condition, Always):
+            self.add((*where, "when"), "a check needs a condition")
+        return condition
+
+
+def _condition_suggestion(message: str) -> str:
+    """A complaint about a condition, with 'did you mean' for a misspelt fact or test."""
+    fact = re.match(r"'(.+?)' is not a fact;", message)
+    if fact:
+        return message + _suggest.did_you_mean(fact.group(1), FACTS)
+    test = re.match(r"'(.+?)' is not a test;", message)
+    if test:
+        return message + _suggest.did_you_mean(test.group(1), TESTS)
+    return message
+
+
+def _fields(spec: BaseModel) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in type(spec).model_fields}
 
 
 def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
              path: str) -> tuple[Pack, list[Problem]]:
-    problems: list[Problem] = []
-    localities = tuple(spec.protocol.localities)
+    refs = _Refs(doc, vocabulary, {key: (role.role, role.title) for key, role in spec.roles.items()},
+                 [rule.id for rule in spec.rules], list(spec.protocol.localities))
 
     roles: dict[str, Role] = {}
     for key, role in spec.roles.items():
-        if role.role not in vocabulary.roles:
-            problems.append(doc.problem(("roles", key, "role"),
-                                        f"'{role.role}' is not a canonical role in protocols/vocabulary.yaml"))
+        refs.canonical_role(role.role, ("roles", key, "role"))
         roles[key] = Role(key, role.title, role.role)
 
-    def role_refs(keys: Sequence[str], where: tuple[int | str, ...]) -> tuple[Role, ...]:
-        found = []
-        for i, key in enumerate(keys):
-            if key in roles:
-                found.append(roles[key])
-            else:
-                problems.append(doc.problem((*where, i), f"'{key}' is not one of this pack's roles"))
-        return tuple(found)
+    def role_refs(keys: Sequence[str]) -> tuple[Role, ...]:
+        return tuple(roles[key] for key in keys if key in roles)  # an unknown key is reported by refs.rule
 
-    rule_ids = [rule.id for rule in spec.rules]
-    seen: set[str] = set()
     rules = []
     uses_locality = False
     for index, raw in enumerate(spec.rules):
         where: tuple[int | str, ...] = ("rules", index)
-        if raw.id in seen:
-            problems.append(doc.problem((*where, "id"), f"the rule id '{raw.id}' is used twice"))
-        seen.add(raw.id)
-        if raw.duty not in vocabulary.duties:
-            problems.append(doc.problem((*where, "duty"),
-                                        f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml"))
-        condition, complaints = compile_condition(raw.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m, value=False) for p, m in complaints]
+        refs.unique(raw.id, where, "rule ")
+        condition = refs.rule(_fields(raw), where)
         uses_locality |= "child.locality" in condition.facts_read()
-        problems += _clock_problems(raw.clock, doc, (*where, "clock"), vocabulary)
-        for i, other in enumerate(raw.overrides):
-            if other not in rule_ids or other == raw.id:
-                problems.append(doc.problem((*where, "overrides", i), f"'{other}' is not another rule's id"))
         done_by = raw.done_by if raw.done_by is not None else (raw.duty,)
-        for i, name in enumerate(done_by):
-            if name not in vocabulary.duties and name not in ("found", "regraded", "reported"):
-                problems.append(doc.problem((*where, "done_by", i),
-                                            f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'"))
-        if raw.repeat is not None and Duration.parse(raw.repeat.every).unit is Unit.WORKING_DAYS:
-            problems.append(doc.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days"))
         rules.append(Rule(
             id=raw.id, refs=raw.refs, duty=raw.duty, title=raw.title, episodes=frozenset(raw.episodes),
             when=condition, clock=_clock(raw.clock), deadline=Deadline.parse(raw.due),
             stands_down_when_found=raw.stands_down_when_found,
             counts_earlier_events=raw.counts_earlier_events,
-            roles=role_refs(raw.roles, (*where, "roles")),
-            escalation=tuple(
-                EscalationStep(Duration.parse(step.after), role_refs(step.to, (*where, "escalation", i, "to")),
-                               step.action)
-                for i, step in enumerate(raw.escalation)),
+            roles=role_refs(raw.roles),
+            escalation=tuple(EscalationStep(Duration.parse(step.after), role_refs(step.to), step.action)
+                             for step in raw.escalation),
             source=Source.of(raw.source), also_cites=tuple(Source.of(c) for c in raw.also_cites),
             interpretation=raw.interpretation,
             overrides=raw.overrides, done_by=frozenset(done_by),
@@ -598,28 +690,115 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
     checks = []
     for index, raw_check in enumerate(spec.checks):
         where = ("checks", index)
-        if raw_check.id in seen:
-            problems.append(doc.problem((*where, "id"), f"the id '{raw_check.id}' is used twice"))
-        seen.add(raw_check.id)
-        condition, complaints = compile_condition(raw_check.when, (*where, "when"), localities)
-        problems += [doc.problem(p, m, value=False) for p, m in complaints]
-        if isinstance(condition, Always):
-            problems.append(doc.problem((*where, "when"), "a check needs a condition"))
+        refs.unique(raw_check.id, where, "")
+        condition = refs.check(_fields(raw_check), where)
         checks.append(Check(raw_check.id, raw_check.refs, raw_check.finding,
                             None if raw_check.episodes is None else frozenset(raw_check.episodes),
                             condition, Source.of(raw_check.source), raw_check.interpretation,
                             tuple(Source.of(c) for c in raw_check.also_cites)))
 
-    hours = spec.office_hours
-    office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
-                         time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+    office = _office_hours(spec.office_hours)
     if office.opens >= office.closes:
-        problems.append(doc.problem(("office_hours", "closes"), "closing time must be after opening time"))
+        refs.add(("office_hours", "closes"), "closing time must be after opening time")
     pack = Pack(spec=spec, path=path, office_hours=office, roles=roles, rules=tuple(rules),
                 checks=tuple(checks), authorities=frozenset(a.strip().lower() for a in spec.protocol.authorities),
                 vocabulary=vocabulary, uses_locality=uses_locality,
                 rules_by_kind={kind: tuple(r for r in rules if kind in r.episodes) for kind in EpisodeKind})
-    return pack, problems
+    return pack, refs.problems
+
+
+def _office_hours(hours: OfficeHoursSpec) -> OfficeHours:
+    return OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
+                       time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+
+
+_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
+
+
+def _valid_fields(model: type[BaseModel], raw: Mapping[str, Any], where: tuple[int | str, ...],
+                  bad: Callable[[tuple[int | str, ...]], bool]) -> dict[str, Any]:
+    """The typed values of the fields of `raw` (a `model` as written) that validated, and the defaults of
+    those not written; a list of models keeps its good items (None for the others) so positions hold."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in raw:
+            if not info.is_required():
+                fields[name] = info.get_default(call_default_factory=True)
+            continue
+        value = raw[key]
+        item = _item_model(info.annotation)
+        if bad((*where, key)) and not (item is not None and isinstance(value, list)):
+            continue
+        if item is not None and isinstance(value, list):
+            fields[name] = [_valid_or_none(item, v) if not bad((*where, key, i)) else None
+                            for i, v in enumerate(value)]
+            continue
+        adapter = _ADAPTERS.get((model, name))
+        if adapter is None:
+            adapter = _ADAPTERS[(model, name)] = TypeAdapter(Any if info.annotation is None else info.annotation)
+        try:
+            fields[name] = adapter.validate_python(value)
+        except ValidationError:  # valid in the model's context only; leave it unchecked
+            continue
+    return fields
+
+
+def _valid_or_none(model: type[BaseModel], value: Any) -> BaseModel | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """X for an annotation tuple[X, ...] where X is a model, else None."""
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is tuple and args and isinstance(args[0], type) \
+            and issubclass(args[0], BaseModel):
+        return args[0]
+    return None
+
+
+def _partial_problems(doc: _yaml.Document, error: ValidationError, vocabulary: Vocabulary) -> list[Problem]:
+    """The compile-level checks of a pack that did not validate, on every part that did: a bad deadline in
+    one rule, an unknown role in another and a misspelt fact in a third are all reported in one run."""
+    data: dict[Any, Any] = doc.data
+    errors = [_loc(item) for item in error.errors(include_url=False)]
+
+    def bad(prefix: tuple[int | str, ...]) -> bool:
+        return any(loc[:len(prefix)] == prefix for loc in errors)
+
+    def mapping(value: Any) -> dict[Any, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    roles_raw = mapping(data.get("roles"))
+    rules_raw = listed(data.get("rules"))
+    localities = mapping(mapping(data.get("protocol")).get("localities"))
+    rule_ids = [r["id"] for r in rules_raw if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    role_names = {key: (mapping(raw).get("role"), mapping(raw).get("title")) for key, raw in roles_raw.items()
+                  if isinstance(key, str)}
+    refs = _Refs(doc, vocabulary, role_names, rule_ids, [k for k in localities if isinstance(k, str)])
+    for key, raw_role in roles_raw.items():
+        role = mapping(raw_role).get("role")
+        if isinstance(role, str) and not bad(("roles", key, "role")):
+            refs.canonical_role(role, ("roles", key, "role"))
+    for section, model, check in (("rules", RuleSpec, refs.rule), ("checks", CheckSpec, refs.check)):
+        for index, raw in enumerate(listed(data.get(section))):
+            if not isinstance(raw, dict):
+                continue
+            where: tuple[int | str, ...] = (section, index)
+            refs.unique(raw.get("id"), where, "rule " if section == "rules" else "")
+            check(_valid_fields(model, raw, where, bad), where)
+    hours = data.get("office_hours")
+    if isinstance(hours, dict) and not bad(("office_hours",)):
+        office = _office_hours(OfficeHoursSpec.model_validate(hours))
+        if office.opens >= office.closes:
+            refs.add(("office_hours", "closes"), "closing time must be after opening time")
+    return refs.problems
 
 
 def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | str, ...],
@@ -636,7 +815,8 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
         if getattr(clock, key) is not None and clock.from_ is not start:
             problems.append(doc.problem((*where, key), f"'{key}' only goes with a clock from '{start}'"))
     if clock.duty is not None and clock.duty not in vocabulary.duties:
-        problems.append(doc.problem((*where, "duty"), f"'{clock.duty}' is not a duty kind"))
+        problems.append(doc.problem((*where, "duty"), f"'{clock.duty}' is not a duty kind"
+                                                      f"{_suggest.did_you_mean(clock.duty, vocabulary.duties)}"))
     if clock.within is not None and Duration.parse(clock.within).unit is Unit.WORKING_DAYS:
         problems.append(doc.problem((*where, "within"), "a rolling window cannot be counted in working days"))
     return problems
