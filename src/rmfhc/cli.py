@@ -18,7 +18,7 @@ from .errors import HistoryError, PackError, RmfhcError
 from .evaluate import Duty, Evaluation, evaluate
 from .models import History, parse_history, read_history
 from .pack import PackSpec, is_vocabulary, load_protocol, load_vocabulary, validate_pack
-from .scenarios import Result, run_files
+from .scenarios import FILE, NOT_RUN, Result, run_files
 
 
 def _as_of(text: str) -> datetime:
@@ -140,27 +140,58 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_results(results: list[Result], verbose: bool, as_json: bool) -> int:
+    """Scenario results to stdout (opa-test style), problems with whole files or packs to stderr, each once;
+    the summary counts scenarios. Returns the exit status: 2 on any error, 1 on any failure, else 0."""
+    problems = [r for r in results if r.name == FILE]
+    scenarios = [r for r in results if r.name != FILE]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
-        current = None
-        for result in results:
-            if result.status == "PASS" and not verbose:
-                continue
-            if result.file != current:
-                current = result.file
-                print(f"{result.file}:")
-            clause = f" [{result.clause}]" if result.clause else ""
-            print(f"  {result.status}: {result.name}{clause} (line {result.line})")
-            for failure in result.failures:
-                print(f"      {failure}")
-        total = len(results)
+        for problem in problems:
+            for line in problem.failures[0].splitlines():
+                print(f"rmfhc test: error: {line}", file=sys.stderr)
+        _print_scenarios(scenarios, verbose)
+        total = len(scenarios)
         print("-" * 60)
         for status in ("PASS", "FAIL", "ERROR"):
-            count = sum(r.status == status for r in results)
+            count = sum(r.status == status for r in scenarios)
             if count or status == "PASS":
-                print(f"{status}: {count}/{total}")
-    return 0 if results and all(r.status == "PASS" for r in results) else 1
+                not_run = sum(r.status == status and r.failures[:1] != [] and r.failures[0].startswith(NOT_RUN)
+                              for r in scenarios)
+                print(f"{status}: {count}/{total}" + (f" ({not_run} not run)" if not_run else ""))
+        if problems:
+            count = len(problems)
+            print(f"{count} file{'s' if count != 1 else ''} in error (errors above)")
+    if problems or any(r.status == "ERROR" for r in scenarios) or not scenarios:
+        return 2
+    return 1 if any(r.status == "FAIL" for r in scenarios) else 0
+
+
+def _print_scenarios(scenarios: list[Result], verbose: bool) -> None:
+    current = None
+    index = 0
+    while index < len(scenarios):
+        result = scenarios[index]
+        if result.status == "PASS" and not verbose:
+            index += 1
+            continue
+        if result.file != current:
+            current = result.file
+            print(f"{result.file}:")
+        if result.failures[:1] and result.failures[0].startswith(NOT_RUN):
+            # the scenarios of a file that could not run, as one line
+            same = 1
+            while index + same < len(scenarios) and scenarios[index + same].file == result.file and \
+                    scenarios[index + same].failures == result.failures:
+                same += 1
+            print(f"  ERROR: {same} scenario{'s' if same != 1 else ''} {result.failures[0]}")
+            index += same
+            continue
+        clause = f" [{result.clause}]" if result.clause else ""
+        print(f"  {result.status}: {result.name}{clause} (line {result.line})")
+        for failure in result.failures:
+            print(f"      {failure}")
+        index += 1
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
@@ -169,13 +200,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
     for file in files:
         expanded += sorted(file.rglob("*.yaml")) if file.is_dir() else [file]
     if not expanded:
-        print("rmfhc test: no scenario files given", file=sys.stderr)
+        print("rmfhc test: error: no scenario files given (YAML files or folders of them)", file=sys.stderr)
         return 2
-    results = run_files(expanded)
-    if any(r.name == "(file)" for r in results):
-        _print_results(results, args.verbose, args.format == "json")
-        return 2
-    return _print_results(results, args.verbose, args.format == "json")
+    return _print_results(run_files(expanded, args.protocol), args.verbose, args.format == "json")
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -227,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)",
                         epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     te.add_argument("files", nargs="+", help="scenario files or folders")
+    te.add_argument("--protocol", "-p", default=None,
+                    help="run every file against this pack (a name or path) instead of the one it names, such as "
+                         "an edited copy")
     te.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
     te.add_argument("--format", choices=("text", "json"), default="text")
     te.set_defaults(run=_cmd_test)
