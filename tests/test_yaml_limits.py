@@ -147,6 +147,16 @@ def test_block_nesting_over_64_levels(parser: str) -> None:
     assert problems == ["f.yaml:65:129: nested more than 64 levels deep"]  # the value of k63
 
 
+@pytest.mark.parametrize("text", ["rules: " + "[" * 100_000 + "]" * 100_000 + "\n",
+                                  "rules:\n" + "".join("  " * level + "- \n" for level in range(2_000))])
+def test_a_pack_nested_thousands_of_levels_deep_is_refused_quickly(tmp_path: Path, text: str) -> None:
+    run, path = evaluate_pack(tmp_path, text.encode("utf-8"))
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
+    [line] = run.stderr.splitlines()
+    assert line.startswith(f"rmfhc evaluate: error: {path}:") and line.endswith(": nested more than 64 levels deep")
+    assert run.seconds < 2 and run.megabytes < 500
+
+
 def test_64_levels_are_read(parser: str) -> None:
     data, problems = parse("a: " + "[" * 63 + "]" * 63 + "\n")
     assert problems == [] and data is not None
