@@ -226,3 +226,39 @@ def test_a_number_of_5000_digits(tmp_path: Path) -> None:
                                             + "}}").encode("utf-8"))
     assert run.returncode == 2 and len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
     assert f"{path}: not valid JSON: Exceeds the limit (4300 digits)" in run.stderr
+
+
+def test_a_history_with_too_many_values(tmp_path: Path) -> None:
+    data = json.loads(HISTORY)
+    data["episodes"][0]["events"] = [{"duty": "strategy_discussion", "at": "2026-11-03T09:30:00Z"}] * 40_000
+    content = json.dumps(data, indent=None).encode("utf-8")
+    run, path = evaluate_history(tmp_path, content)
+    assert run.returncode == 2 and run.stdout == "" and len(run.stderr.splitlines()) == 1
+    assert run.stderr.startswith(f"rmfhc evaluate: error: {path}:1:")
+    assert run.stderr.rstrip().endswith(": more than 100,000 values in one file (lists, mappings and the items in "
+                                        "them)")
+    assert run.seconds < SECONDS and run.megabytes < MEGABYTES
+
+
+@pytest.mark.parametrize("content", [
+    '["' + '\\"' * 2_000_000,  # one string, never closed, of escaped quotes: once quadratic
+    '"' * 4_000_001,
+    '["a\\' + "\n" * 1_000_000,
+])
+def test_pathological_json_strings_are_scanned_in_linear_time(tmp_path: Path, content: str) -> None:
+    run, _ = evaluate_history(tmp_path, content.encode("utf-8"))
+    assert run.returncode == 2 and len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
+    assert run.seconds < SECONDS and run.megabytes < MEGABYTES
+
+
+def test_a_history_wrong_in_every_one_of_100000_values_stays_within_memory(tmp_path: Path) -> None:
+    """The worst case within the limits: every value a problem. Each problem is reported, in bounded memory."""
+    data = {"child": {"date_of_birth": "2011-05-02"},
+            "episodes": [{"id": "E1", "kind": "missing", "last_seen_at": "2026-01-01T00:00:00Z",
+                          "risk": [1] * 99_900}]}
+    run, path = evaluate_history(tmp_path, json.dumps(data).encode("utf-8"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 99_900 and lines[-1] == f"{path}: episodes.0.risk.99899: Input should be a valid dictionary " \
+                                                 "or instance of RiskGrading"
+    assert run.megabytes < MEGABYTES and run.seconds < 10

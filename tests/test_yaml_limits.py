@@ -239,3 +239,25 @@ def test_a_merge_key_bomb_is_refused(parser: str) -> None:
 def test_merge_keys_still_work(parser: str) -> None:
     data, problems = parse("base: &b {a: 1, b: 2}\nmore: {<<: *b, c: 3}\n")
     assert problems == [] and data["more"] == {"a": 1, "b": 2, "c": 3}
+
+
+def test_more_than_100000_values_are_refused(parser: str) -> None:
+    _data, problems = parse("rules: [" + "1, " * 100_000 + "1]\n")
+    # the mapping, the key `rules` and the list are three values: the 99,998th item (at 0-based 99,997) is over
+    assert problems == [f"f.yaml:1:{9 + 3 * 99_997}: more than 100,000 values in one document (scalars, lists and "
+                        "mappings)"]
+
+
+def test_a_pack_of_ten_megabytes_of_small_items_is_refused_quickly(tmp_path: Path) -> None:
+    run, path = evaluate_pack(tmp_path, ("rules:\n" + "- 1\n" * 2_500_000).encode("utf-8"))
+    assert_refused(run, f"rmfhc evaluate: error: {path}:{1 + 99_998}:3: more than 100,000 values in one document "
+                        "(scalars, lists and mappings)")
+
+
+def test_a_pack_wrong_in_every_one_of_100000_values_stays_within_memory(tmp_path: Path) -> None:
+    """The worst case within the limits: every value a problem, each reported, in bounded memory."""
+    path = pack_copy(tmp_path, ("rules: [" + "1, " * 99_990 + "1]\n").encode("utf-8"))
+    run = run_cli(tmp_path, "validate", str(path))
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert len(run.stderr.splitlines()) > 99_990
+    assert run.megabytes < 500 and run.seconds < 10

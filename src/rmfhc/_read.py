@@ -10,7 +10,11 @@ docs/pack-format.md and docs/history-format.md:
   few hundred kilobytes; at these limits the worst history is refused in about a second and 200 MB, where 50 MB
   of small episodes would take 450 MB just to parse before the count could refuse it);
 - nesting: at most 64 levels of lists and mappings (a pack's deepest condition is about 12 levels; JSON and
-  YAML are read without recursion beyond that).
+  YAML are read without recursion beyond that);
+- values: at most 100,000 in a YAML document (its nodes) or a JSON history (its items: scalars, lists and
+  mappings). The largest shipped pack has about 3,000 and a real history a few thousand. The limit bounds the
+  work on a file that is wrong everywhere: validation can report a problem per value, at about 2 KB each, so
+  a 10 MB file of a million small items would take gigabytes to describe, and 100,000 take about 200 MB.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ MAX_PACK_BYTES = 10 * MB
 MAX_HISTORY_BYTES = 20 * MB
 MAX_EPISODES = 20_000
 MAX_DEPTH = 64
+MAX_VALUES = 100_000
 STDIN = "-"
 
 
@@ -155,35 +160,52 @@ def read_text(source: str | Path, limit: int, what: str, *, yaml: bool, stdin: b
 
 
 # JSON nesting is measured on the text before parsing (json.loads recurses once per level): strings are
-# skipped, brackets counted. Only when a document is too deep is it scanned again, to name the place.
-_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
-_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# skipped, brackets counted. Only when a document is too deep is it scanned again, to name the place. A string
+# runs to its closing quote or, unterminated, to the end of the text; the quantifiers are possessive, so that
+# no input (such as one quote followed by a million escaped quotes) makes the scan quadratic.
+_STRING = r'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)'
+_STRINGS = re.compile(_STRING, re.DOTALL)
+_STRINGS_OR_STRUCTURE = re.compile(_STRING + r"|[\[\]{},]", re.DOTALL)
+_NOT_STRUCTURE = re.compile(r"[^\[\]{},]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1, ",": 0}
 
 
-def _json_depth(text: str) -> int:
-    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
-    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)  # C loops, even for 50 MB
+def _json_shape(text: str) -> tuple[int, int]:
+    """The nesting depth and the number of items (values in lists, entries in mappings, the lists and
+    mappings themselves) of JSON text, counted in C loops even for 20 MB."""
+    structure = _NOT_STRUCTURE.sub("", _STRINGS.sub("", text))
+    depth = max(accumulate(map(_STEP.__getitem__, structure)), default=0)
+    return depth, structure.count(",") + structure.count("[") + structure.count("{") + 1
 
 
-def _too_deep_at(text: str, limit: int) -> tuple[int, int]:
+def _place_of(text: str, depth_limit: int, items_limit: int) -> tuple[int, int]:
+    """Where JSON text first goes deeper than `depth_limit` or has more than `items_limit` items."""
     depth = 0
-    for match in re.finditer(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', text):
+    items = 1
+    for match in _STRINGS_OR_STRUCTURE.finditer(text):
         char = match.group()
-        if char in "[{":
-            depth += 1
-            if depth > limit:
+        if char in "[{,":
+            items += 1
+            if char != ",":
+                depth += 1
+            if depth > depth_limit or items > items_limit:
                 return position(text, match.start())
         elif char in "]}":
             depth -= 1
     return 0, 0
 
 
-def load_json(text: str, name: str, max_depth: int = MAX_DEPTH) -> Any:
-    """Parse JSON text; refuse nesting deeper than `max_depth`, naming the place of every problem."""
-    if _json_depth(text) > max_depth:
-        line, column = _too_deep_at(text, max_depth)
+def load_json(text: str, name: str, max_depth: int = MAX_DEPTH, max_items: int = MAX_VALUES) -> Any:
+    """Parse JSON text; refuse nesting deeper than `max_depth` or more than `max_items` items, naming the
+    place of every problem."""
+    depth, items = _json_shape(text)
+    if depth > max_depth:
+        line, column = _place_of(text, max_depth, items)
         raise BadInput(Problem(name, line, column, f"nested more than {max_depth} levels deep"))
+    if items > max_items:
+        line, column = _place_of(text, max_depth, max_items)
+        raise BadInput(Problem(name, line, column, f"more than {max_items:,} values in one file (lists, mappings "
+                                                   "and the items in them)"))
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

@@ -9,6 +9,8 @@ pure-Python parser otherwise; both give the same events with the same line and c
 are composed into nodes here, without recursion, so that limits hold before anything grows:
 
 - nesting: at most MAX_DEPTH (64) levels of lists and mappings;
+- size: at most MAX_NODES (100,000) scalars, lists and mappings in a document (the largest shipped pack has
+  about 3,000), which bounds the work on a file that is wrong everywhere (see rmfhc._read);
 - aliases: at most MAX_ALIASES (1,000) uses of `*name` in a document, which together may add at most
   MAX_ALIAS_NODES (10,000) nodes when expanded. Composition shares an anchored node between its uses, so it
   stays linear; what would grow exponentially ("billion laughs") is everything that later walks the data as
@@ -55,6 +57,7 @@ except ImportError:  # PyYAML built without libyaml
     LIBYAML = False
 
 MAX_DEPTH = _read.MAX_DEPTH
+MAX_NODES = _read.MAX_VALUES
 MAX_ALIASES = 1_000
 MAX_ALIAS_NODES = 10_000
 
@@ -131,6 +134,7 @@ class _Composer:
         self.sizes: dict[str, int] = {}  # anchor -> expanded size of its node, once complete
         self.aliases = 0
         self.expanded = 0
+        self.nodes = 0
 
     def single_document(self) -> Node | None:
         events = self.events
@@ -153,6 +157,11 @@ class _Composer:
             node: Node
             size = 1
             start = event.start_mark  # a yaml.Mark, or from libyaml a yaml._yaml.Mark: the same fields
+            if not isinstance(event, SequenceEndEvent | MappingEndEvent):
+                self.nodes += 1
+                if self.nodes > MAX_NODES:
+                    raise _Refused(start, f"more than {MAX_NODES:,} values in one document (scalars, lists and "
+                                          "mappings)")
             if isinstance(event, ScalarEvent):  # the commonest event first
                 tag = event.tag
                 if tag is None or tag == "!":
