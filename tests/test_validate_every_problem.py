@@ -176,3 +176,18 @@ def test_a_broken_copy_of_dorset_reports_problems_across_the_file(tmp_path: Path
     assert "did you mean 'within 24 hours'?" in messages
     assert "'strategy_chat' is not a duty kind" in messages
     assert "did you mean 'child.looked_after'?" in messages
+
+
+def test_a_huge_misspelt_name_gets_no_suggestion_and_costs_no_time(write_pack: Callable[[str], Path]) -> None:
+    import time
+
+    # (a plain YAML key is at most 1,024 characters: the long names are values)
+    text = SIX_MISTAKES.replace("immediatly", "x" * 2_000_000).replace("strategy_discusion", "y" * 2_000_000)
+    start = time.perf_counter()
+    with pytest.raises(PackError) as error:
+        validate_pack(write_pack(text))
+    assert time.perf_counter() - start < 2
+    messages = [p.message for p in error.value.problems]
+    assert any(m.startswith(f"'{'x' * 2_000_000}' is not a deadline;") and m.endswith("'within 24 hours')")
+               for m in messages)
+    assert f"'{'y' * 2_000_000}' is not a duty kind in protocols/vocabulary.yaml" in messages

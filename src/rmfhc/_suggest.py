@@ -16,10 +16,12 @@ from pydantic import BaseModel
 
 from .dates import Unit
 
+_LONGEST = 200  # no name is longer; comparing a long text with every name would only cost time
+
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """'; did you mean 'x'?' for the allowed name closest to `word`, or '' when none is close."""
-    if not isinstance(word, str) or not word:
+    if not isinstance(word, str) or not word or len(word) > _LONGEST:
         return ""
     options = sorted({choice for choice in choices if isinstance(choice, str)})
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
@@ -43,7 +45,7 @@ _PHRASES = ("immediately", "as soon as possible", "as soon as practicable", "nex
 
 def duration_suggestion(text: object, deadline: bool = False) -> str:
     """'; did you mean '24 hours'?' for a misspelt duration ('24 hourz'), or 'within 24 hours' for a deadline."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or len(text) > _LONGEST:
         return ""
     match = _AMOUNT.match(text)
     if match is None:
