@@ -9,7 +9,7 @@ See README.md for the API and docs/ for the pack, history and scenario formats.
 
 from ._version import __version__
 from .dates import Duration, OfficeHours, add, age_on, next_working_day, working_days_after
-from .errors import EvaluationError, HistoryError, PackError, Problem, RmfhcError, ScenarioError
+from .errors import EvaluationError, HistoryError, PackError, Problem, RmfhcError, ScenarioError, UsageError
 from .evaluate import (
     Duty,
     DutyState,
@@ -47,6 +47,7 @@ __all__ = [
     "Rule",
     "ScenarioError",
     "Upcoming",
+    "UsageError",
     "__version__",
     "add",
     "age_on",

@@ -5,22 +5,26 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .errors import EvaluationError, PackError, RmfhcError
+from . import __version__, _read
+from .errors import EvaluationError, HistoryError, PackError, RmfhcError
 from .evaluate import DutyState, evaluate
 from .inputs import parse_as_of
-from .models import read_history
+from .models import History, parse_history, read_history
 from .pack import is_vocabulary, load_protocol, load_vocabulary, validate_pack
 from .report import render_text
-from .scenarios import Result, run_files
+from .scenarios import FILE, NOT_RUN, Result, run_files
 from .schemas import SCHEMAS
 
 
 def _as_of(text: str) -> datetime:
+    if text.strip().lower() == "now":  # the one place the wall clock is read: never in the library
+        return datetime.now(UTC)
     try:
         return parse_as_of(text)
     except EvaluationError as error:
@@ -57,13 +61,24 @@ def _write(data: str | bytes, output: str | None) -> None:
         sys.stdout.write(data)
 
 
+def _read_history(source: str) -> History:
+    """A history from a file, or from standard input for `-`."""
+    if source != _read.STDIN:
+        return read_history(source)
+    try:
+        data = _read.read_bytes(source, _read.MAX_HISTORY_BYTES, "a history", stdin=True)
+    except _read.BadInput as error:
+        raise HistoryError(str(error.problem)) from None
+    return parse_history(data, _read.source_name(source))
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.format == "ics":
         _extra("icalendar", "calendar", "--format ics")
     elif args.format in ("svg", "png"):
         _extra("matplotlib", "timeline", f"--format {args.format}")
     pack = load_protocol(args.protocol)
-    history = read_history(args.history)
+    history = _read_history(args.history)
     result = evaluate(pack, history, args.as_of, explain=args.explain)
     if args.format == "json":
         if args.pretty:
@@ -130,27 +145,58 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_results(results: list[Result], verbose: bool, as_json: bool) -> int:
+    """Scenario results to stdout (opa-test style), problems with whole files or packs to stderr, each once;
+    the summary counts scenarios. Returns the exit status: 2 on any error, 1 on any failure, else 0."""
+    problems = [r for r in results if r.name == FILE]
+    scenarios = [r for r in results if r.name != FILE]
     if as_json:
         print(json.dumps([r.__dict__ for r in results], indent=2))
     else:
-        current = None
-        for result in results:
-            if result.status == "PASS" and not verbose:
-                continue
-            if result.file != current:
-                current = result.file
-                print(f"{result.file}:")
-            clause = f" [{result.clause}]" if result.clause else ""
-            print(f"  {result.status}: {result.name}{clause} (line {result.line})")
-            for failure in result.failures:
-                print(f"      {failure}")
-        total = len(results)
+        for problem in problems:
+            for line in problem.failures[0].splitlines():
+                print(f"rmfhc test: error: {line}", file=sys.stderr)
+        _print_scenarios(scenarios, verbose)
+        total = len(scenarios)
         print("-" * 60)
         for status in ("PASS", "FAIL", "ERROR"):
-            count = sum(r.status == status for r in results)
+            count = sum(r.status == status for r in scenarios)
             if count or status == "PASS":
-                print(f"{status}: {count}/{total}")
-    return 0 if results and all(r.status == "PASS" for r in results) else 1
+                not_run = sum(r.status == status and r.failures[:1] != [] and r.failures[0].startswith(NOT_RUN)
+                              for r in scenarios)
+                print(f"{status}: {count}/{total}" + (f" ({not_run} not run)" if not_run else ""))
+        if problems:
+            count = len(problems)
+            print(f"{count} file{'s' if count != 1 else ''} in error (errors above)")
+    if problems or any(r.status == "ERROR" for r in scenarios) or not scenarios:
+        return 2
+    return 1 if any(r.status == "FAIL" for r in scenarios) else 0
+
+
+def _print_scenarios(scenarios: list[Result], verbose: bool) -> None:
+    current = None
+    index = 0
+    while index < len(scenarios):
+        result = scenarios[index]
+        if result.status == "PASS" and not verbose:
+            index += 1
+            continue
+        if result.file != current:
+            current = result.file
+            print(f"{result.file}:")
+        if result.failures[:1] and result.failures[0].startswith(NOT_RUN):
+            # the scenarios of a file that could not run, as one line
+            same = 1
+            while index + same < len(scenarios) and scenarios[index + same].file == result.file and \
+                    scenarios[index + same].failures == result.failures:
+                same += 1
+            print(f"  ERROR: {same} scenario{'s' if same != 1 else ''} {result.failures[0]}")
+            index += same
+            continue
+        clause = f" [{result.clause}]" if result.clause else ""
+        print(f"  {result.status}: {result.name}{clause} (line {result.line})")
+        for failure in result.failures:
+            print(f"      {failure}")
+        index += 1
 
 
 def _cmd_test(args: argparse.Namespace) -> int:
@@ -159,13 +205,9 @@ def _cmd_test(args: argparse.Namespace) -> int:
     for file in files:
         expanded += sorted(file.rglob("*.yaml")) if file.is_dir() else [file]
     if not expanded:
-        print("rmfhc test: no scenario files given", file=sys.stderr)
+        print("rmfhc test: error: no scenario files given (YAML files or folders of them)", file=sys.stderr)
         return 2
-    results = run_files(expanded)
-    if any(r.name == "(file)" for r in results):
-        _print_results(results, args.verbose, args.format == "json")
-        return 2
-    return _print_results(results, args.verbose, args.format == "json")
+    return _print_results(run_files(expanded, args.protocol), args.verbose, args.format == "json")
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -173,14 +215,32 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_STATUS = """\
+exit status:
+  0    success: the evaluation printed, every pack valid, every scenario passed, no differences
+  1    what was checked is wrong: validate found problems in a pack, test had failing scenarios,
+       diff found differences
+  2    bad input or usage: a file that cannot be read or used, named with its line and column on
+       standard error (a malformed history or scenario file, a pack with errors given to evaluate or
+       test), or a wrong argument
+  130  interrupted (Ctrl-C)
+
+Results go to standard output, errors to standard error."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rmfhc", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rmfhc", description=__doc__, epilog=EXIT_STATUS,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rmfhc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="duties a protocol requires for a child's history at a moment")
-    ev.add_argument("history", help="the history, a JSON file (docs/history-format.md)")
+    ev = sub.add_parser("evaluate", help="duties a protocol requires for a child's history at a moment",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("history", help="the history, a JSON file (docs/history-format.md), or - to read it from "
+                                    "standard input")
     ev.add_argument("--protocol", "-p", required=True, help="a pack name (dorset) or path")
-    ev.add_argument("--as-of", required=True, type=_as_of, help="the moment, with a UTC offset")
+    ev.add_argument("--as-of", required=True, type=_as_of,
+                    help="the moment, with a UTC offset (2026-11-07T10:00Z), or 'now' (the current time, UTC)")
     ev.add_argument("--format", choices=("text", "json", "ics", "svg", "png"), default="text",
                     help="text (a table), json, ics (deadlines as iCalendar), svg or png (the child's timeline)")
     ev.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
@@ -192,12 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only duties in these states, such as overdue,missed (the text table)")
     ev.set_defaults(run=_cmd_evaluate)
 
-    va = sub.add_parser("validate", help="check packs; report every error as file:line:column")
+    va = sub.add_parser("validate", help="check packs; report every error as file:line:column",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     va.add_argument("packs", nargs="+")
     va.set_defaults(run=_cmd_validate)
 
-    te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)")
+    te = sub.add_parser("test", help="run YAML scenario files (docs/scenarios.md)",
+                        epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
     te.add_argument("files", nargs="+", help="scenario files or folders")
+    te.add_argument("--protocol", "-p", default=None,
+                    help="run every file against this pack (a name or path) instead of the one it names, such as "
+                         "an edited copy")
     te.add_argument("-v", "--verbose", action="store_true", help="list passing scenarios too")
     te.add_argument("--format", choices=("text", "json"), default="text")
     te.set_defaults(run=_cmd_test)
@@ -230,17 +295,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; a user's mistake prints one line per problem and exits non-zero."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; a user's mistake prints one line per problem and exits non-zero (see
+    EXIT_STATUS). Ctrl-C exits 130 without a traceback."""
+    command = "rmfhc"
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"rmfhc {args.command}"
         code: int = args.run(args)
         return code
     except RmfhcError as error:
-        print(f"rmfhc {args.command}: error: {error}", file=sys.stderr)
+        print(f"{command}: error: {error}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # output piped into `head`
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head`: stop quietly, and let nothing flush into the pipe
+        _discard_stdout()
         return 0
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a file descriptor
+        pass
 
 
 if __name__ == "__main__":

@@ -42,3 +42,13 @@ class EvaluationError(RmfhcError):
 
 class ScenarioError(RmfhcError):
     """A scenario test file is malformed."""
+
+
+class UsageError(RmfhcError, TypeError):
+    """A function of the library was called with an argument of the wrong type, such as a dict or a pack
+    name where `evaluate` needs a compiled Pack. Also a TypeError, as Python's own would be."""
+
+
+def wrong_type(function: str, argument: str, needed: str, given: object) -> UsageError:
+    """The UsageError for `function(argument=given)` when `needed` was expected."""
+    return UsageError(f"{function}: {argument} must be {needed}, not {type(given).__name__}")

@@ -25,7 +25,7 @@ from ._version import __version__
 from .conditions import Trace
 from .credit import Credit, Instance, Track, credit_events
 from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
-from .errors import EvaluationError, RmfhcError
+from .errors import EvaluationError, RmfhcError, wrong_type
 from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, Precision, RiskLevel
 from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Role, Rule
 from .results import (
@@ -683,6 +683,12 @@ def evaluate(pack: Pack, history: History, as_of: datetime, *, explain: bool = F
     Pure and deterministic. Raises EvaluationError when `as_of` has no UTC offset or is before the first
     episode. With `explain=True`, each duty carries the trace of its conditions and why it is in its state.
     """
+    # Arguments of the wrong type are the caller's mistake: a UsageError naming it, never an AttributeError.
+    for name, value, kind, what in (("pack", pack, Pack, "a Pack from load_protocol()"),
+                                    ("history", history, History, "a History from read_history() or load_history()"),
+                                    ("as_of", as_of, datetime, "a datetime with a UTC offset")):
+        if not isinstance(value, kind):
+            raise wrong_type("evaluate", name, what, value)
     if not isinstance(as_of, datetime) or as_of.tzinfo is None or as_of.utcoffset() is None:
         raise EvaluationError("as_of must be a timestamp with a UTC offset, such as 2026-11-07T10:00:00Z")
     try:

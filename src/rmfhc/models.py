@@ -7,7 +7,6 @@ the instant that matters. See docs/history-format.md.
 from __future__ import annotations
 
 import enum
-import json
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import HistoryError
+from . import _read
+from .errors import HistoryError, wrong_type
 
 
 class LegalBasis(enum.StrEnum):
@@ -275,21 +275,45 @@ def describe_validation_error(error: ValidationError, source: str = "history") -
 
 def load_history(data: Any, source: str = "history") -> History:
     """Validate a history given as parsed JSON/YAML data; raise HistoryError naming each bad field."""
+    if isinstance(data, History):
+        return data
+    if not isinstance(data, dict):
+        raise HistoryError(f"{source}: a history must be a mapping (a JSON object) with 'child' and 'episodes', "
+                           f"not {_kind_of(data)}")
+    episodes = data.get("episodes")
+    if isinstance(episodes, list | tuple) and len(episodes) > _read.MAX_EPISODES:
+        raise HistoryError(f"{source}: episodes: {len(episodes):,} episodes is more than one history may have "
+                           f"(the limit is {_read.MAX_EPISODES:,})")
     try:
         return History.model_validate(data)
     except ValidationError as error:
         raise HistoryError(describe_validation_error(error, source)) from None
+    except RecursionError:  # Python data nested beyond pydantic's reach; JSON read here never is
+        raise HistoryError(f"{source}: nested too deeply to be a history") from None
+
+
+def _kind_of(data: Any) -> str:
+    return {list: "a list", tuple: "a list", str: "text", type(None): "null", bool: "true or false",
+            int: "a number", float: "a number"}.get(type(data), f"a {type(data).__name__}")
 
 
 def read_history(path: str | Path) -> History:
-    """Read and validate a history from a JSON file."""
-    path = Path(path)
+    """Read and validate a history from a JSON file: UTF-8, at most 20 MB and 20,000 episodes."""
+    if not isinstance(path, str | Path):
+        raise wrong_type("read_history", "path", "a path (str or pathlib.Path)", path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise HistoryError(f"{path}: cannot read the history: {error.strerror}") from None
+        data = _read.read_bytes(path, _read.MAX_HISTORY_BYTES, "a history")
+    except _read.BadInput as error:
+        raise HistoryError(str(error.problem)) from None
+    return parse_history(data, str(path))
+
+
+def parse_history(data: bytes, source: str) -> History:
+    """Validate a history from the bytes of a JSON file; `source` names it in messages."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise HistoryError(f"{path}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}") from None
-    return load_history(data, str(path))
+        text = _read.decode(data, source)
+        _read.check_characters(text, source, yaml=False)
+        parsed = _read.load_json(text, source)
+    except _read.BadInput as error:
+        raise HistoryError(str(error.problem)) from None
+    return load_history(parsed, source)

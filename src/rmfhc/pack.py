@@ -6,24 +6,35 @@ reported as file:line:column with a plain message), and compiled once into a `Pa
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from . import _yaml
-from .conditions import TIMED_FACTS, Always, Condition, compile_condition
+from . import _read, _suggest, _yaml
+from .conditions import FACTS, TESTS, TIMED_FACTS, Always, Condition, compile_condition
 from .dates import WEEKDAYS, Duration, OfficeHours, Unit
-from .errors import PackError, Problem
+from .errors import PackError, Problem, wrong_type
 from .models import EpisodeKind, RiskLevel
 
 # ---------------------------------------------------------------------------------------------------------
@@ -531,6 +542,8 @@ def protocol_dirs() -> list[Path]:
 
 def resolve_protocol(name_or_path: str | Path) -> Path:
     """A pack path from a name (`dorset`) or a path (`protocols/dorset.yaml`)."""
+    if not isinstance(name_or_path, str | Path):
+        raise wrong_type("load_protocol", "name_or_path", "a pack name or path (str or pathlib.Path)", name_or_path)
     candidate = Path(name_or_path)
     if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         return candidate
@@ -559,18 +572,63 @@ def _find_vocabulary(pack_path: Path) -> Path:
     raise PackError([Problem(str(pack_path), 0, 0, "cannot find protocols/vocabulary.yaml")])
 
 
-@lru_cache(maxsize=8)
-def _read_vocabulary(path: str) -> Vocabulary:
-    document, problems = _yaml.read(path)
+def _read_bytes(path: Path, what: str) -> bytes:
+    try:
+        return _read.read_bytes(path, _read.MAX_PACK_BYTES, what)
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# Vocabularies and compiled packs are cached by the SHA-256 of their bytes (a pack's key includes its
+# vocabulary's), so an edited file is read afresh whatever its modification time, and the same content under
+# another path (a copy, a revision checked out for `rmfhc diff`) is compiled once. A lock keeps the caches
+# consistent when threads load packs.
+_CACHE_LOCK = threading.Lock()
+_VOCABULARIES: OrderedDict[str, Vocabulary] = OrderedDict()
+_COMPILED: OrderedDict[tuple[str, str, str], Pack] = OrderedDict()  # (pack, vocabulary, path)
+_CACHE_SIZE = 32
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    with _CACHE_LOCK:
+        cache[key] = value
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def _recall(cache: OrderedDict[Any, Any], key: Any) -> Any:
+    with _CACHE_LOCK:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _vocabulary(data: bytes, name: str) -> Vocabulary:
+    key = _digest(data)
+    cached: Vocabulary | None = _recall(_VOCABULARIES, key)
+    if cached is not None:
+        return cached
+    try:
+        text = _read.decode(data, name)
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+    document, problems = _yaml.parse(text, name)
     if document is None or problems:
         raise PackError(problems)
-    data = document.data
+    content = document.data
     bad = [document.problem([section], f"'{section}' must map each name to a one-line definition")
            for section in ("duties", "roles")
-           if not isinstance(data, dict) or not isinstance(data.get(section), dict)]
+           if not isinstance(content, dict) or not isinstance(content.get(section), dict)]
     if bad:
         raise PackError(bad)
-    return Vocabulary(dict(data["duties"]), dict(data["roles"]))
+    vocabulary = Vocabulary(dict(content["duties"]), dict(content["roles"]))
+    _remember(_VOCABULARIES, key, vocabulary)
+    return vocabulary
 
 
 def is_vocabulary(path: str | Path) -> bool:
@@ -582,31 +640,56 @@ def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
     """Read protocols/vocabulary.yaml (or the file given)."""
     if path is None:
         path = _find_vocabulary(Path("protocols") / "x.yaml")
-    return _read_vocabulary(str(Path(path).resolve()))
+    if not isinstance(path, str | Path):
+        raise wrong_type("load_vocabulary", "path", "a path (str or pathlib.Path)", path)
+    return _vocabulary(_read_bytes(Path(path), "a vocabulary"), str(path))
 
 
 def _pydantic_problems(document: _yaml.Document, error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+        loc = _loc(item)
         message = item["msg"].removeprefix("Value error, ")
         kind = item["type"]
+        given = item.get("input")
         if kind == "extra_forbidden":
-            message = f"'{loc[-1]}' is not a key here (misspelt?); see docs/pack-format.md"
+            suggestion = _suggest.did_you_mean(loc[-1], _suggest.keys_at(PackSpec, loc[:-1]))
+            message = f"'{loc[-1]}' is not a key here" + (suggestion or " (misspelt?); see docs/pack-format.md")
         elif kind == "missing":
             message = f"'{loc[-1]}' is required here"
             loc = loc[:-1]
         elif kind in ("enum", "literal_error"):
-            message = f"{item.get('input')!r} is not allowed here: {message.lower()}"
+            allowed = _suggest.quoted(str(item.get("ctx", {}).get("expected", "")))
+            message = f"{given!r} is not allowed here: {message.lower()}{_suggest.did_you_mean(given, allowed)}"
+        elif loc[-1:] == ("due",) and ("is not a deadline" in message or "is not a duration" in message):
+            message += _suggest.duration_suggestion(given, deadline=True)
+        elif "is not a duration" in message:
+            message += _suggest.duration_suggestion(given)
         at_value = kind not in ("extra_forbidden", "missing")
         problems.append(document.problem(loc, message, value=at_value))
     return problems
 
 
+def _loc(item: Any) -> tuple[int | str, ...]:
+    return tuple(part for part in item["loc"] if not str(part).startswith("function-"))
+
+
 def validate_pack(path: str | Path) -> Pack:
     """Read, validate and compile a pack; raise PackError listing every problem with its place."""
+    if not isinstance(path, str | Path):
+        raise wrong_type("validate_pack", "path", "a path (str or pathlib.Path)", path)
     path = Path(path)
-    document, problems = _yaml.read(path)
+    data = _read_bytes(path, "a pack")
+    vocabulary_path = _find_vocabulary(path)
+    return _validate(data, path, _vocabulary(_read_bytes(vocabulary_path, "a vocabulary"), str(vocabulary_path)))
+
+
+def _validate(data: bytes, path: Path, vocabulary: Vocabulary) -> Pack:
+    try:
+        text = _read.decode(data, str(path))
+    except _read.BadInput as error:
+        raise PackError([error.problem]) from None
+    document, problems = _yaml.parse(text, str(path))
     if document is None:
         raise PackError(problems)
     if not isinstance(document.data, dict):
@@ -615,13 +698,122 @@ def validate_pack(path: str | Path) -> Pack:
     try:
         spec = PackSpec.model_validate(document.data)
     except ValidationError as error:
-        raise PackError(problems + _pydantic_problems(document, error)) from None
-    vocabulary = load_vocabulary(_find_vocabulary(path))
-    pack, more = _compile(spec, document, vocabulary, str(path), hashlib.sha256(path.read_bytes()).hexdigest())
+        # Report the cross-references of every part that did validate too, so that one run shows everything.
+        problems += _pydantic_problems(document, error) + _partial_problems(document, error, vocabulary)
+        raise PackError(list(dict.fromkeys(problems))) from None
+    pack, more = _compile(spec, document, vocabulary, str(path), hashlib.sha256(data).hexdigest())
     problems += more
     if problems:
-        raise PackError(problems)
+        raise PackError(list(dict.fromkeys(problems)))
     return pack
+
+
+class _Refs:
+    """Cross-reference checks (the vocabulary, the pack's roles, rule ids, conditions), each problem with a
+    suggestion where a close name exists. Used by the compile step, and by the checks on the parts of a pack
+    that validated when other parts did not."""
+
+    def __init__(self, doc: _yaml.Document, vocabulary: Vocabulary, roles: Mapping[str, Sequence[object]],
+                 rule_ids: Sequence[str], localities: Sequence[str]) -> None:
+        self.doc = doc
+        self.vocabulary = vocabulary
+        self.role_keys = frozenset(roles)
+        # a role written by its canonical name or title instead of the pack's key: suggest the key
+        self.role_names = {name: key for key, names in roles.items() for name in names if isinstance(name, str)}
+        self.rule_ids = frozenset(rule_ids)
+        self.localities = tuple(localities)
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+
+    def add(self, path: Sequence[int | str], message: str, value: bool = True) -> None:
+        self.problems.append(self.doc.problem(path, message, value))
+
+    def unique(self, identifier: object, where: tuple[int | str, ...], what: str) -> None:
+        if not isinstance(identifier, str):
+            return
+        if identifier in self.seen:
+            self.add((*where, "id"), f"the {what}id '{identifier}' is used twice")
+        self.seen.add(identifier)
+
+    def canonical_role(self, role: str, where: tuple[int | str, ...]) -> None:
+        if role not in self.vocabulary.roles:
+            self.add(where, f"'{role}' is not a canonical role in protocols/vocabulary.yaml"
+                            f"{_suggest.did_you_mean(role, self.vocabulary.roles)}")
+
+    def duty(self, name: str, where: tuple[int | str, ...], message: str) -> None:
+        if name not in self.vocabulary.duties:
+            self.add(where, f"'{name}' is {message}{_suggest.did_you_mean(name, self.vocabulary.duties)}")
+
+    def role(self, key: str, where: tuple[int | str, ...]) -> None:
+        if key in self.role_keys:
+            return
+        suggestion = _suggest.did_you_mean(key, self.role_keys)
+        if not suggestion:
+            named = _suggest.did_you_mean(key, self.role_names)
+            if named:
+                name = _suggest.quoted(named)[0]
+                suggestion = f"; did you mean '{self.role_names[name]}' ({name})?"
+        self.add(where, f"'{key}' is not one of this pack's roles{suggestion}")
+
+    def condition(self, raw: Any, where: tuple[int | str, ...]) -> Condition:
+        condition, complaints = compile_condition(raw, where, self.localities)
+        for path, message in complaints:
+            self.add(path, _condition_suggestion(message), value=False)
+        return condition
+
+    def rule(self, fields: Mapping[str, Any], where: tuple[int | str, ...]) -> Condition:
+        """Check one rule, given the typed values of its fields that validated; return its condition."""
+        duty = fields.get("duty")
+        if isinstance(duty, str):
+            self.duty(duty, (*where, "duty"), "not a duty kind in protocols/vocabulary.yaml")
+        condition = self.condition(fields.get("when"), (*where, "when"))
+        clock = fields.get("clock")
+        if isinstance(clock, ClockSpec):
+            self.problems += _clock_problems(clock, self.doc, (*where, "clock"), self.vocabulary)
+        for i, other in enumerate(fields.get("overrides") or ()):
+            if other not in self.rule_ids or other == fields.get("id"):
+                self.add((*where, "overrides", i), f"'{other}' is not another rule's id"
+                                                   f"{_suggest.did_you_mean(other, self.rule_ids)}")
+        for i, name in enumerate(fields.get("done_by") or ()):
+            if name not in self.vocabulary.duties and name not in PSEUDO_EVENTS:
+                known = [*self.vocabulary.duties, *PSEUDO_EVENTS]
+                self.add((*where, "done_by", i), f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'"
+                                                 f"{_suggest.did_you_mean(name, known)}")
+        repeat = fields.get("repeat")
+        if isinstance(repeat, RepeatSpec) and Duration.parse(repeat.every).unit is Unit.WORKING_DAYS:
+            self.add((*where, "repeat", "every"), "a repeat cannot be counted in working days")
+        for section in ("roles", "recipients"):
+            for i, entry in enumerate(fields.get(section) or ()):
+                if isinstance(entry, str):
+                    self.role(entry, (*where, section, i))
+                elif isinstance(entry, HolderSpec):
+                    self.role(entry.role, (*where, section, i, "role"))
+        for i, step in enumerate(fields.get("escalation") or ()):
+            for j, key in enumerate(step.to if isinstance(step, EscalationSpec) else ()):
+                self.role(key, (*where, "escalation", i, "to", j))
+        return condition
+
+    def check(self, fields: Mapping[str, Any], where: tuple[int | str, ...]) -> Condition:
+        """Check one check (a finding), given the typed values of its fields that validated."""
+        condition = self.condition(fields.get("when"), (*where, "when"))
+        if "when" in fields and isinstance(condition, Always):
+            self.add((*where, "when"), "a check needs a condition")
+        return condition
+
+
+def _condition_suggestion(message: str) -> str:
+    """A complaint about a condition, with 'did you mean' for a misspelt fact or test."""
+    fact = re.match(r"'(.+?)' is not a fact;", message)
+    if fact:
+        return message + _suggest.did_you_mean(fact.group(1), FACTS)
+    test = re.match(r"'(.+?)' is not a test;", message)
+    if test:
+        return message + _suggest.did_you_mean(test.group(1), TESTS)
+    return message
+
+
+def _fields(spec: BaseModel) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in type(spec).model_fields}
 
 
 class _Compiler:
@@ -629,27 +821,24 @@ class _Compiler:
 
     def __init__(self, spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary) -> None:
         self.spec, self.doc, self.vocabulary = spec, doc, vocabulary
-        self.problems: list[Problem] = []
-        self.localities = tuple(spec.protocol.localities)
+        # The cross-reference checks, with "did you mean", are the ones a pack that did not validate gets too.
+        self.refs = _Refs(doc, vocabulary, {key: (role.role, role.title) for key, role in spec.roles.items()},
+                          [rule.id for rule in spec.rules], list(spec.protocol.localities))
+        self.problems = self.refs.problems
         self.roles: dict[str, Role] = {}
-        self.used_roles: set[str] = set()
         self.uses_locality = False
 
     def problem(self, where: tuple[int | str, ...], message: str, value: bool = True) -> None:
-        self.problems.append(self.doc.problem(where, message, value=value))
+        self.refs.add(where, message, value)
 
     def condition(self, raw: Any, where: tuple[int | str, ...]) -> Condition:
-        condition, complaints = compile_condition(raw, where, self.localities)
-        self.problems += [self.doc.problem(p, m, value=False) for p, m in complaints]
+        condition = self.refs.condition(raw, where)
         self.uses_locality |= "child.locality" in condition.facts_read()
         return condition
 
     def role(self, key: str, where: tuple[int | str, ...]) -> Role | None:
-        if key in self.roles:
-            self.used_roles.add(key)
-            return self.roles[key]
-        self.problem(where, f"'{key}' is not one of this pack's roles")
-        return None
+        """The role a key names; an unknown key is reported once, by `_Refs.rule`."""
+        return self.roles.get(key)
 
     def holders(self, entries: Sequence[RoleEntry], where: tuple[int | str, ...]) -> tuple[Holder, ...]:
         found = []
@@ -685,23 +874,12 @@ class _Compiler:
     def rule(self, index: int, raw: RuleSpec, rule_ids: list[str],
              readings: Mapping[str, tuple[Duration, str]]) -> Rule:
         where: tuple[int | str, ...] = ("rules", index)
-        vocabulary = self.vocabulary
-        if raw.duty not in vocabulary.duties:
-            self.problem((*where, "duty"), f"'{raw.duty}' is not a duty kind in protocols/vocabulary.yaml")
-        condition = self.condition(raw.when, (*where, "when"))
-        self.problems += _clock_problems(raw.clock, self.doc, (*where, "clock"), vocabulary)
-        for i, other in enumerate(raw.overrides):
-            if other not in rule_ids or other == raw.id:
-                self.problem((*where, "overrides", i), f"'{other}' is not another rule's id")
+        condition = self.refs.rule(_fields(raw), where)  # duty, conditions, clock, overrides, done_by, roles
+        self.uses_locality |= "child.locality" in condition.facts_read()
         done_by = raw.done_by if raw.done_by is not None else (raw.duty,)
-        for i, name in enumerate(done_by):
-            if name not in vocabulary.duties and name not in PSEUDO_EVENTS:
-                self.problem((*where, "done_by", i), f"'{name}' is not a duty kind, 'reported', 'found' or 'regraded'")
         repeat = raw.repeat
-        if repeat is not None and Duration.parse(repeat.every).unit is Unit.WORKING_DAYS:
-            self.problem((*where, "repeat", "every"), "a repeat cannot be counted in working days")
-        if repeat is not None and repeat.until_done is not None and repeat.until_done not in vocabulary.duties:
-            self.problem((*where, "repeat", "until_done"), f"'{repeat.until_done}' is not a duty kind")
+        if repeat is not None and repeat.until_done is not None:
+            self.refs.duty(repeat.until_done, (*where, "repeat", "until_done"), "not a duty kind")
         if raw.events_from == "required" and raw.counts_earlier_events:
             self.problem((*where, "events_from"), "events from when the duty is required cannot also count "
                                                   "earlier events")
@@ -741,9 +919,8 @@ class _Compiler:
 
     def check(self, index: int, raw: CheckSpec) -> Check:
         where = ("checks", index)
-        condition = self.condition(raw.when, (*where, "when"))
-        if isinstance(condition, Always):
-            self.problem((*where, "when"), "a check needs a condition")
+        condition = self.refs.check(_fields(raw), where)
+        self.uses_locality |= "child.locality" in condition.facts_read()
         return Check(raw.id, raw.refs, raw.finding, None if raw.episodes is None else frozenset(raw.episodes),
                      condition, Source.of(raw.source), raw.interpretation,
                      tuple(Source.of(c) for c in raw.also_cites))
@@ -764,28 +941,19 @@ class _Compiler:
     def compile(self, path: str, content_hash: str) -> Pack:
         spec = self.spec
         for key, role in spec.roles.items():
-            if role.role not in self.vocabulary.roles:
-                self.problem(("roles", key, "role"),
-                             f"'{role.role}' is not a canonical role in protocols/vocabulary.yaml")
+            self.refs.canonical_role(role.role, ("roles", key, "role"))
             self.roles[key] = Role(key, role.title, role.role)
         readings = self.readings()
         rule_ids = [rule.id for rule in spec.rules]
-        seen: set[str] = set()
         rules = []
         for index, raw in enumerate(spec.rules):
-            if raw.id in seen:
-                self.problem(("rules", index, "id"), f"the rule id '{raw.id}' is used twice")
-            seen.add(raw.id)
+            self.refs.unique(raw.id, ("rules", index), "rule ")
             rules.append(self.rule(index, raw, rule_ids, readings))
         checks = []
         for index, raw_check in enumerate(spec.checks):
-            if raw_check.id in seen:
-                self.problem(("checks", index, "id"), f"the id '{raw_check.id}' is used twice")
-            seen.add(raw_check.id)
+            self.refs.unique(raw_check.id, ("checks", index), "")
             checks.append(self.check(index, raw_check))
-        hours = spec.office_hours
-        office = OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
-                             time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+        office = _office_hours(spec.office_hours)
         if office.opens >= office.closes:
             self.problem(("office_hours", "closes"), "closing time must be after opening time")
         if not office.weekdays:
@@ -816,6 +984,100 @@ def _compile(spec: PackSpec, doc: _yaml.Document, vocabulary: Vocabulary,
     return pack, compiler.problems
 
 
+def _office_hours(hours: OfficeHoursSpec) -> OfficeHours:
+    return OfficeHours(frozenset(WEEKDAYS.index(day) for day in hours.days),
+                       time.fromisoformat(hours.opens.zfill(5)), time.fromisoformat(hours.closes.zfill(5)))
+
+
+_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
+
+
+def _valid_fields(model: type[BaseModel], raw: Mapping[str, Any], where: tuple[int | str, ...],
+                  bad: Callable[[tuple[int | str, ...]], bool]) -> dict[str, Any]:
+    """The typed values of the fields of `raw` (a `model` as written) that validated, and the defaults of
+    those not written; a list of models keeps its good items (None for the others) so positions hold."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key not in raw:
+            if not info.is_required():
+                fields[name] = info.get_default(call_default_factory=True)
+            continue
+        value = raw[key]
+        item = _item_model(info.annotation)
+        if bad((*where, key)) and not (item is not None and isinstance(value, list)):
+            continue
+        if item is not None and isinstance(value, list):
+            fields[name] = [_valid_or_none(item, v) if not bad((*where, key, i)) else None
+                            for i, v in enumerate(value)]
+            continue
+        adapter = _ADAPTERS.get((model, name))
+        if adapter is None:
+            adapter = _ADAPTERS[(model, name)] = TypeAdapter(Any if info.annotation is None else info.annotation)
+        try:
+            fields[name] = adapter.validate_python(value)
+        except ValidationError:  # valid in the model's context only; leave it unchecked
+            continue
+    return fields
+
+
+def _valid_or_none(model: type[BaseModel], value: Any) -> BaseModel | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """X for an annotation tuple[X, ...] where X is a model, else None."""
+    args = getattr(annotation, "__args__", ())
+    if getattr(annotation, "__origin__", None) is tuple and args and isinstance(args[0], type) \
+            and issubclass(args[0], BaseModel):
+        return args[0]
+    return None
+
+
+def _partial_problems(doc: _yaml.Document, error: ValidationError, vocabulary: Vocabulary) -> list[Problem]:
+    """The compile-level checks of a pack that did not validate, on every part that did: a bad deadline in
+    one rule, an unknown role in another and a misspelt fact in a third are all reported in one run."""
+    data: dict[Any, Any] = doc.data
+    errors = [_loc(item) for item in error.errors(include_url=False)]
+
+    def bad(prefix: tuple[int | str, ...]) -> bool:
+        return any(loc[:len(prefix)] == prefix for loc in errors)
+
+    def mapping(value: Any) -> dict[Any, Any]:
+        return value if isinstance(value, dict) else {}
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    roles_raw = mapping(data.get("roles"))
+    rules_raw = listed(data.get("rules"))
+    localities = mapping(mapping(data.get("protocol")).get("localities"))
+    rule_ids = [r["id"] for r in rules_raw if isinstance(r, dict) and isinstance(r.get("id"), str)]
+    role_names = {key: (mapping(raw).get("role"), mapping(raw).get("title")) for key, raw in roles_raw.items()
+                  if isinstance(key, str)}
+    refs = _Refs(doc, vocabulary, role_names, rule_ids, [k for k in localities if isinstance(k, str)])
+    for key, raw_role in roles_raw.items():
+        role = mapping(raw_role).get("role")
+        if isinstance(role, str) and not bad(("roles", key, "role")):
+            refs.canonical_role(role, ("roles", key, "role"))
+    for section, model, check in (("rules", RuleSpec, refs.rule), ("checks", CheckSpec, refs.check)):
+        for index, raw in enumerate(listed(data.get(section))):
+            if not isinstance(raw, dict):
+                continue
+            where: tuple[int | str, ...] = (section, index)
+            refs.unique(raw.get("id"), where, "rule " if section == "rules" else "")
+            check(_valid_fields(model, raw, where, bad), where)
+    hours = data.get("office_hours")
+    if isinstance(hours, dict) and not bad(("office_hours",)):
+        office = _office_hours(OfficeHoursSpec.model_validate(hours))
+        if office.opens >= office.closes:
+            refs.add(("office_hours", "closes"), "closing time must be after opening time")
+    return refs.problems
+
+
 def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | str, ...],
                     vocabulary: Vocabulary) -> list[Problem]:
     problems = []
@@ -831,7 +1093,8 @@ def _clock_problems(clock: ClockSpec, doc: _yaml.Document, where: tuple[int | st
         if getattr(clock, key) is not None and clock.from_ is not start:
             problems.append(doc.problem((*where, key), f"'{key}' only goes with a clock from '{start}'"))
     if clock.duty is not None and clock.duty not in vocabulary.duties:
-        problems.append(doc.problem((*where, "duty"), f"'{clock.duty}' is not a duty kind"))
+        problems.append(doc.problem((*where, "duty"), f"'{clock.duty}' is not a duty kind"
+                                                      f"{_suggest.did_you_mean(clock.duty, vocabulary.duties)}"))
     if clock.within is not None and Duration.parse(clock.within).unit is Unit.WORKING_DAYS:
         problems.append(doc.problem((*where, "within"), "a rolling window cannot be counted in working days"))
     return problems
@@ -853,16 +1116,21 @@ def _clock(spec: ClockSpec, counts: Condition | None) -> Clock:
     )
 
 
-@lru_cache(maxsize=32)
-def _load_cached(resolved: str, mtime_ns: int) -> Pack:
-    return validate_pack(resolved)
-
-
 def load_protocol(name_or_path: str | Path) -> Pack:
-    """Load and compile a pack by name (`dorset`) or path. Compiled packs are cached by path and mtime."""
+    """Load and compile a pack by name (`dorset`) or path. Compiled packs are cached within the process by
+    the content of the pack and of its vocabulary: loading an unchanged pack again costs a read and a hash."""
     path = resolve_protocol(name_or_path)
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as error:
-        raise PackError([Problem(str(path), 0, 0, f"cannot read the pack: {error.strerror}")]) from None
-    return _load_cached(str(path), mtime)
+    data = _read_bytes(path, "a pack")
+    vocabulary_path = _find_vocabulary(path)
+    vocabulary_data = _read_bytes(vocabulary_path, "a vocabulary")
+    content = (_digest(data), _digest(vocabulary_data))
+    key = (*content, str(path))
+    pack: Pack | None = _recall(_COMPILED, key)
+    if pack is None:
+        with _CACHE_LOCK:
+            same = next((p for k, p in _COMPILED.items() if k[:2] == content), None)
+        # the same content under another path: the compiled pack is reused, with its own path
+        pack = _validate(data, path, _vocabulary(vocabulary_data, str(vocabulary_path))) if same is None else \
+            dataclasses.replace(same, path=str(path))
+        _remember(_COMPILED, key, pack)
+    return pack

@@ -10,11 +10,11 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from . import _yaml
+from . import _suggest, _yaml
 from .dates import LONDON
-from .errors import Problem, RmfhcError, ScenarioError
-from .evaluate import Duty, Evaluation, evaluate
-from .models import History, describe_validation_error
+from .errors import HistoryError, Problem, RmfhcError, ScenarioError, wrong_type
+from .evaluate import Duty, DutyState, EscalationState, Evaluation, evaluate
+from .models import History, describe_validation_error, load_history
 from .pack import Pack, load_protocol, resolve_protocol
 
 
@@ -180,68 +180,255 @@ def check(expect: Expectation, result: Evaluation, pack: Pack) -> list[str]:
     return failures
 
 
-def _problems(document: _yaml.Document, error: ValidationError) -> list[Problem]:
+def _problems(document: _yaml.Document, error: ValidationError) -> list[tuple[tuple[int | str, ...], Problem]]:
+    """Each schema error as (where in the file, Problem at its place)."""
     problems = []
     for item in error.errors(include_url=False):
         loc = tuple(p for p in item["loc"] if not str(p).startswith("function-"))
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = f"'{loc[-1]}' is not a scenario key; see docs/scenarios.md"
+            keys = _suggest.keys_at(ScenarioFile, loc[:-1])
+            message = f"'{loc[-1]}' is not a scenario key" + (_suggest.did_you_mean(loc[-1], keys)
+                                                               or "; see docs/scenarios.md")
         elif item["type"] == "missing":
             message, loc = f"'{loc[-1]}' is required here", loc[:-1]
         elif item["type"] == "timezone_aware":
             message = "this timestamp has no UTC offset; add Z or +01:00"
-        problems.append(document.problem(loc, message, value=item["type"] not in ("extra_forbidden", "missing")))
+        elif item["type"] in ("enum", "literal_error"):
+            allowed = _suggest.quoted(str(item.get("ctx", {}).get("expected", "")))
+            message = f"{item.get('input')!r} is not allowed here: {message.lower()}" + \
+                _suggest.did_you_mean(item.get("input"), allowed)
+        value = item["type"] not in ("extra_forbidden", "missing")
+        problems.append((loc, document.problem(loc, message, value=value)))
     return problems
 
 
-def run_file(path: str | Path) -> list[Result]:
-    """Run every scenario in a file. A malformed file raises ScenarioError naming the place."""
-    path = Path(path)
-    document, problems = _yaml.read(path)
+FILE = "(file)"  # the name of a Result that stands for a problem with a whole file (or with its pack)
+NOT_RUN = "not run: "  # how the failures of a scenario that could not be run begin
+
+DUTY_STATES = tuple(state.value for state in DutyState)  # the engine's list, kept in one place
+ESCALATION_STATES = tuple(state.value for state in EscalationState)
+
+
+@dataclass
+class _File:
+    """A scenario file as read: its document, what it names, and each scenario (or its problems)."""
+
+    path: Path
+    document: _yaml.Document
+    spec: ScenarioFile  # protocol and histories; scenarios are in `scenarios`
+    scenarios: list[tuple[int, ScenarioSpec | None, list[str]]]  # (index, scenario or None, problems)
+
+    def line(self, index: int) -> int:
+        return self.document.locate(("scenarios", index))[0]
+
+    def name(self, index: int) -> str:
+        raw = self.document.data["scenarios"][index]
+        name = raw.get("name") if isinstance(raw, dict) else None
+        return name if isinstance(name, str) else f"scenario {index + 1}"
+
+
+def _read_file(path: Path) -> _File:
+    """Read and check a scenario file; problems of the file as a whole raise ScenarioError, those of one
+    scenario stay with it (the other scenarios still run)."""
+    document, problems = _yaml.read(path, what="a scenario")
     if document is None or problems:
         raise ScenarioError("\n".join(str(p) for p in problems))
+    data = document.data
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}:1:1: a scenario file must be a mapping with protocol and scenarios")
+    raw_scenarios = data.get("scenarios")
+    per_scenario: dict[int, list[str]] = {}
     try:
-        spec = ScenarioFile.model_validate(document.data)
+        spec = ScenarioFile.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError("\n".join(str(p) for p in _problems(document, error))) from None
-    if not spec.scenarios:
+        whole = []
+        for loc, problem in _problems(document, error):
+            if len(loc) > 1 and loc[0] == "scenarios" and isinstance(loc[1], int):
+                per_scenario.setdefault(loc[1], []).append(str(problem))
+            else:
+                whole.append(problem)
+        if whole:
+            whole.sort(key=lambda p: (p.line, p.column))
+            raise ScenarioError("\n".join(map(str, whole))) from None
+        spec = ScenarioFile.model_validate({**data, "scenarios": []})
+    if not isinstance(raw_scenarios, list) or not raw_scenarios:
         raise ScenarioError(str(document.problem(("scenarios",), "a scenario file needs at least one scenario")))
-    protocol = spec.protocol
+    scenarios: list[tuple[int, ScenarioSpec | None, list[str]]] = []
+    for index, raw in enumerate(raw_scenarios):
+        if index in per_scenario:
+            scenarios.append((index, None, per_scenario[index]))
+        else:
+            scenario = spec.scenarios[index] if spec.scenarios else ScenarioSpec.model_validate(raw)
+            scenarios.append((index, scenario, _state_problems(document, index, scenario)))
+    return _File(path, document, spec, scenarios)
+
+
+def _state_problems(document: _yaml.Document, index: int, scenario: ScenarioSpec) -> list[str]:
+    """Expected duty and escalation states that the engine does not have (a misspelt `overdeu`)."""
+    problems = []
+    for number, duty in enumerate(scenario.expect.duties):
+        where: tuple[int | str, ...] = ("scenarios", index, "expect", "duties", number)
+        if duty.state is not None and duty.state not in DUTY_STATES:
+            problems.append(str(document.problem((*where, "state"), f"'{duty.state}' is not a duty state; the "
+                                                 f"states are {', '.join(DUTY_STATES)}"
+                                                 f"{_suggest.did_you_mean(duty.state, DUTY_STATES)}")))
+        for step_number, step in enumerate(duty.escalation or ()):
+            if step.state is not None and step.state not in ESCALATION_STATES:
+                problems.append(str(document.problem(
+                    (*where, "escalation", step_number, "state"),
+                    f"'{step.state}' is not an escalation state; the states are {', '.join(ESCALATION_STATES)}"
+                    f"{_suggest.did_you_mean(step.state, ESCALATION_STATES)}")))
+    return problems
+
+
+def _pack_problems(file: _File, index: int, scenario: ScenarioSpec, pack: Pack) -> list[str]:
+    """Expectations naming roles the pack does not have, or rules it does not have where that would pass
+    silently (`absent`, `not_upcoming`)."""
+    document, problems = file.document, []
+    base: tuple[int | str, ...] = ("scenarios", index, "expect")
+    rules = [rule.id for rule in pack.rules]
+
+    def role(key: str, where: tuple[int | str, ...]) -> None:
+        if key not in pack.roles:
+            problems.append(str(document.problem(where, f"'{key}' is not one of the roles of pack '{pack.id}'"
+                                                 f"{_suggest.did_you_mean(key, pack.roles)}")))
+
+    for number, duty in enumerate(scenario.expect.duties):
+        for i, key in enumerate(duty.roles or ()):
+            role(key, (*base, "duties", number, "roles", i))
+        for step_number, step in enumerate(duty.escalation or ()):
+            for i, key in enumerate(step.to or ()):
+                role(key, (*base, "duties", number, "escalation", step_number, "to", i))
+    for section in ("absent", "not_upcoming"):
+        for i, rule_id in enumerate(getattr(scenario.expect, section)):
+            if rule_id not in rules:
+                problems.append(str(document.problem((*base, section, i), f"'{rule_id}' is not a rule of pack "
+                                                     f"'{pack.id}'{_suggest.did_you_mean(rule_id, rules)}")))
+    return problems
+
+
+def _history(file: _File, index: int, scenario: ScenarioSpec) -> History | list[str]:
+    """The scenario's history (inline or named), or its problems, each at its place."""
+    raw = scenario.history
+    where: tuple[int | str, ...] = ("scenarios", index, "history")
+    if isinstance(raw, str):
+        if raw not in file.spec.histories:
+            return [str(file.document.problem(where, f"no history called '{raw}' in `histories`"
+                                                     f"{_suggest.did_you_mean(raw, file.spec.histories)}"))]
+        raw, where = file.spec.histories[raw], ("histories", raw)
+    try:
+        return load_history(raw)
+    except HistoryError as error:
+        message = str(error).removeprefix("history: ")
+    try:  # again, for the place of each problem
+        History.model_validate(raw)
+    except ValidationError as error:
+        lines = describe_validation_error(error, "history").splitlines()
+        places = [(*where, *(p for p in item["loc"] if not str(p).startswith("function-")))
+                  for item in error.errors(include_url=False)]
+        return [str(file.document.problem(place, line.split(": ", 2)[-1]))
+                for place, line in zip(places, lines, strict=False)]
+    except RecursionError:
+        pass
+    return [str(file.document.problem(where, message))]  # e.g. too many episodes
+
+
+def _pack_path(path: Path, protocol: str) -> Path:
     relative = path.parent / protocol
-    pack = load_protocol(relative if relative.suffix in (".yaml", ".yml") and relative.exists()
-                         else resolve_protocol(protocol))
+    return relative if relative.suffix in (".yaml", ".yml") and relative.exists() else resolve_protocol(protocol)
+
+
+def _run(file: _File, pack: Pack) -> list[Result]:
     results = []
-    for index, scenario in enumerate(spec.scenarios):
-        line = document.locate(("scenarios", index))[0]
-        raw = scenario.history
-        where: tuple[str | int, ...] = ("scenarios", index, "history")
-        if isinstance(raw, str):
-            if raw not in spec.histories:
-                raise ScenarioError(str(document.problem(where, f"no history called '{raw}' in `histories`")))
-            raw, where = spec.histories[raw], ("histories", raw)
-        try:
-            history = History.model_validate(raw)
-        except ValidationError as error:
-            first = describe_validation_error(error, "history").splitlines()[0]
-            raise ScenarioError(str(document.problem(where, first.removeprefix("history: ")))) from None
+    for index, scenario, problems in file.scenarios:
+        line, name, path = file.line(index), file.name(index), str(file.path)
+        if scenario is None:
+            results.append(Result(path, line, name, None, "ERROR", problems))
+            continue
+        problems = problems or _pack_problems(file, index, scenario, pack)
+        history = problems or _history(file, index, scenario)
+        if isinstance(history, list):
+            results.append(Result(path, line, name, scenario.clause, "ERROR", history))
+            continue
         try:
             result = evaluate(pack, history, scenario.as_of)
         except RmfhcError as error:
-            results.append(Result(str(path), line, scenario.name, scenario.clause, "ERROR", [str(error)]))
+            results.append(Result(path, line, name, scenario.clause, "ERROR", [str(error)]))
             continue
         failures = check(scenario.expect, result, pack)
-        results.append(Result(str(path), line, scenario.name, scenario.clause,
-                              "FAIL" if failures else "PASS", failures))
+        results.append(Result(path, line, name, scenario.clause, "FAIL" if failures else "PASS", failures))
     return results
 
 
-def run_files(paths: Iterable[str | Path]) -> list[Result]:
-    """Run several scenario files; a malformed file becomes one ERROR result, the others still run."""
+def run_file(path: str | Path, protocol: str | Path | None = None) -> list[Result]:
+    """Run every scenario in a file, against the pack it names or against `protocol` (a name or path).
+
+    A malformed file raises ScenarioError naming the place, a pack that does not load PackError; a problem
+    with one scenario (an expected state the engine does not have, a bad history) is that scenario's ERROR.
+    """
+    if not isinstance(path, str | Path):
+        raise wrong_type("run_file", "path", "a path (str or pathlib.Path)", path)
+    path = Path(path)
+    file = _read_file(path)
+    return _run(file, load_protocol(protocol if protocol is not None else _pack_path(path, file.spec.protocol)))
+
+
+def run_files(paths: Iterable[str | Path], protocol: str | Path | None = None) -> list[Result]:
+    """Run several scenario files (against `protocol` instead of the packs they name, if given).
+
+    One Result per scenario. A problem with a whole file, or with a pack, is one Result named FILE ("(file)"),
+    reported once however many files use that pack; the scenarios it stops are ERRORs whose failure begins
+    NOT_RUN. The other files still run.
+    """
     results: list[Result] = []
-    for path in paths:
+    packs: dict[str, Pack | None] = {}  # by path; None once reported as broken
+    for path in map(Path, paths):
         try:
-            results += run_file(path)
+            file = _read_file(path)
         except RmfhcError as error:
-            results.append(Result(str(path), 0, "(file)", None, "ERROR", [str(error)]))
+            results.append(Result(str(path), 0, FILE, None, "ERROR", [str(error)]))
+            results += _not_run(path, "the file has errors (above)")
+            continue
+        try:
+            pack_path = resolve_protocol(protocol) if protocol is not None else _pack_path(path, file.spec.protocol)
+        except RmfhcError as error:
+            results.append(Result(str(path), 0, FILE, None, "ERROR", [str(error)]))
+            results += [_skipped(file, index, "its pack was not found (above)") for index, _, _ in file.scenarios]
+            continue
+        key = str(pack_path)
+        if key not in packs:
+            try:
+                packs[key] = load_protocol(pack_path)
+            except RmfhcError as error:
+                packs[key] = None
+                results.append(Result(key, 0, FILE, None, "ERROR", [str(error)]))
+        pack = packs[key]
+        if pack is None:
+            results += [_skipped(file, index, f"the pack {key} has errors (above)") for index, _, _ in file.scenarios]
+            continue
+        results += _run(file, pack)
+    return results
+
+
+def _skipped(file: _File, index: int, reason: str) -> Result:
+    return Result(str(file.path), file.line(index), file.name(index), None, "ERROR", [NOT_RUN + reason])
+
+
+def _not_run(path: Path, reason: str) -> list[Result]:
+    """ERROR results for the scenarios of a file that could not be read, as far as they can be counted."""
+    try:
+        document, _ = _yaml.read(path, what="a scenario")
+    except RmfhcError:
+        return []
+    data = document.data if document is not None else None
+    scenarios = data.get("scenarios") if isinstance(data, dict) else None
+    if not isinstance(scenarios, list):
+        return []
+    results = []
+    for index, raw in enumerate(scenarios):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        line = document.locate(("scenarios", index))[0] if document is not None else 0
+        results.append(Result(str(path), line, name if isinstance(name, str) else f"scenario {index + 1}", None,
+                              "ERROR", [NOT_RUN + reason]))
     return results
