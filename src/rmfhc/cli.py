@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("what", choices=("history", "pack", "evaluation"))
     sc.set_defaults(run=_cmd_schema)
 
-    from .compare import add_commands  # the auditors' commands live with the comparison code
+    from .compare.cli import add_commands  # the auditors' commands live with the comparison code
 
     add_commands(sub)
     return parser
