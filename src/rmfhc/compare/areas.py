@@ -2,8 +2,8 @@
 
 Two areas' packs share no rule ids and no wording, so their rules are aligned by what they are: the same
 canonical duty kind, then the same clock and the most similar conditions. Each aligned pair says what differs,
-one sentence per aspect ("strategy discussion (child in care): Dorset within 24 hours of the report to police
-(9.3); Durham within 72 hours of the report to police (4.2)"); a rule with no counterpart is an "only in"
+one sentence per aspect ("strategy discussion (child in care): Northshire within 24 hours of the report to
+police (9.3); Southshire within 72 hours of the report to police (4.2)"); a rule with no counterpart is an "only in"
 line. Local titles differ between any two areas, so holders are compared by their canonical roles and shown
 by their local titles.
 """
@@ -263,7 +263,7 @@ def _pair(x: Rule, y: Rule, a: Pack, b: Pack) -> AlignedRules:
         (key_a, text_a), (key_b, text_b) = aspects_a[aspect], aspects_b[aspect]
         if key_a == key_b:
             continue
-        if aspect == "holder":  # "Dorset holder Harbour Return Home Interviewer; Durham Missing Co-ordinator"
+        if aspect == "holder":  # "Northshire holder Return Home Interviewer; Southshire Missing Co-ordinator"
             text_b = text_b.removeprefix("holder ")
         sentence = f"{label}: {name_a} {text_a} ({x.source.section}); {name_b} {text_b} ({y.source.section})"
         differences.append(AspectDifference(

@@ -175,6 +175,8 @@ def _subject(x: Duty | Upcoming, y: Duty | Upcoming | None = None, upcoming: boo
 
 
 def _escalation_changes(x: Duty, y: Duty) -> list[tuple[str, str, str]]:
+    """Escalation steps side by side: a moved step ("escalation at" a time -> another), a step to others, a step
+    in another state ("escalation at <time>:" pending -> active), a step only one pack has."""
     out = []
     for step_a, step_b in zip_longest(x.escalation, y.escalation):
         if step_b is None:
@@ -183,13 +185,13 @@ def _escalation_changes(x: Duty, y: Duty) -> list[tuple[str, str, str]]:
             out.append(("escalation", "none", f"at {when(step_b.at)} to {_titles(step_b.to)}"))
         else:
             if _utc(step_a.at) != _utc(step_b.at):
-                out.append(("escalation", f"at {when(step_a.at)}", f"at {when(step_b.at)}"))
+                out.append(("escalation at", when(step_a.at), when(step_b.at)))
             if _titles(step_a.to) != _titles(step_b.to):
-                out.append((f"escalation at {when(step_b.at)}", f"to {_titles(step_a.to)}",
-                            f"to {_titles(step_b.to)}"))
+                out.append((f"escalation at {when(step_b.at)} to", _titles(step_a.to), _titles(step_b.to)))
             if step_a.state is not step_b.state:
-                out.append((f"escalation at {when(step_b.at)}", _state(step_a.state.value),
-                            _state(step_b.state.value)))
+                moved = _utc(step_a.at) != _utc(step_b.at)
+                out.append(("escalation:" if moved else f"escalation at {when(step_b.at)}:",
+                            _state(step_a.state.value), _state(step_b.state.value)))
     return out
 
 
@@ -407,15 +409,31 @@ def diff_behaviour(a: Pack, b: Pack, histories: Corpus | Mapping[str, History] |
 # In words.
 
 
+_ORDER = ("state", "holder", "told", "required", "due", "done", "done by", "escalation", "if still missing")
+
+
+def _timed(aspect: str) -> bool:
+    """Aspects that change as time passes (a duty's state, an escalation step's), so said with when."""
+    return aspect == "state" or aspect.endswith(":")
+
+
+def _order(aspect: str) -> int:
+    key = "escalation" if aspect.startswith("escalation") else aspect
+    return _ORDER.index(key) if key in _ORDER else len(_ORDER)
+
+
 def _changes_line(changes: Sequence[Change], single: bool) -> str:
+    """"overdue -> stood down; holder Team Manager -> Service Manager; escalation at ... -> ...": one part per
+    aspect, its different values in the order first seen (with when, for a state, when not at one instant)."""
+    by_aspect: dict[str, list[Change]] = {}
+    for change in sorted(changes, key=lambda c: (_order(c.aspect), _utc(c.first_seen))):
+        by_aspect.setdefault(change.aspect, []).append(change)
     parts = []
-    for change in changes:
-        changes_with_time = change.aspect == "state" or change.aspect.startswith("escalation at")
-        since = f" (as of {when(change.first_seen)})" if changes_with_time and not single else ""
-        if change.aspect == "state":
-            parts.append(f"{change.a} -> {change.b}{since}")
-        else:
-            parts.append(f"{change.aspect} {change.a} -> {change.b}{since}")
+    for aspect, items in by_aspect.items():
+        label = "" if aspect == "state" else f"{aspect} "
+        values = [f"{c.a} -> {c.b}" + (f" (as of {when(c.first_seen)})" if _timed(aspect) and not single else "")
+                  for c in items]
+        parts.append(label + ", ".join(values))
     return "; ".join(parts)
 
 

@@ -84,12 +84,12 @@ Block = Heading | Para | Matrix | Fold
 
 
 def area_name(area: str) -> str:
-    """An area's name for a column header: "Pan Cheshire (Halton, ...)" -> "Pan Cheshire"."""
+    """An area's name for a column header: "Northshire (Town, County)" -> "Northshire"."""
     return re.sub(r"\s*\(.*\)\s*$", "", area).strip() or area
 
 
 def _rule_item(rule: RuleSummary) -> RuleItem:
-    fields = [("Applies to", capital(rule.applies)), ("Required", rule.clock), ("Deadline", rule.deadline),
+    fields = [("Applies to", capital(rule.applies)), ("Required from", rule.clock), ("Deadline", rule.deadline),
               ("Held by", rule.holders)]
     if rule.recipients != NONE:
         fields.append(("Told", rule.recipients))
@@ -99,7 +99,7 @@ def _rule_item(rule: RuleSummary) -> RuleItem:
         fields.append(("Replaces", "; ".join(rule.overrides) + " (when this rule applies)"))
     fields.append((f"Clause {rule.clause}", f"“{rule.quote}”"))
     if rule.interpretation:
-        fields.append(("Reading", rule.interpretation))
+        fields.append(("Interpretation", rule.interpretation))
     fields.append(("Rule id", rule.id))
     return RuleItem(rule.title, tuple(fields))
 
@@ -265,7 +265,7 @@ def render_text(blocks: Sequence[Block], width: int | None = None) -> str:
             out += [*matrices.pop(0), ""]
             before_matrix = False
         else:
-            out += [block.title, "~" * len(block.title), *_wrap(block.definition, prose), ""]
+            out += [block.title, "~" * len(block.title), block.summary, *_wrap(block.definition, prose), ""]
             for area in block.areas:
                 if not area.items:
                     out.append(f"{area.area}: {ABSENT}")
@@ -306,7 +306,7 @@ def render_markdown(blocks: Sequence[Block]) -> str:
                 out.append(f"| {_md(row.name)} | " + " | ".join(cells) + " |")
             out.append("")
         else:
-            out += [f"### {_md(block.title)}", "", _md(block.definition), ""]
+            out += [f"### {_md(block.title)}", "", _md(block.summary), "", _md(block.definition), ""]
             for area in block.areas:
                 if not area.items:
                     out += [f"**{_md(area.area)}**: {ABSENT}", ""]
@@ -335,13 +335,15 @@ table.matrix { border-collapse: collapse; width: 100%; table-layout: fixed; font
 table.matrix th, table.matrix td { border: 1px solid #d0d7de; padding: 0.3rem 0.35rem; vertical-align: top;
        text-align: left; overflow-wrap: anywhere; hyphens: auto; }
 table.matrix thead th { background: #e8eef5; position: sticky; top: 0; font-size: 0.82rem; }
-table.matrix col.duty { width: 9.5rem; }
+table.matrix col.duty { width: 8.5rem; }
 table.matrix tbody th { background: #f6f8fa; font-weight: 600; }
 table.matrix tbody tr:nth-child(even) td { background: #fbfcfd; }
 table.matrix td.none { color: #8c959f; text-align: center; vertical-align: middle; }
+ol { list-style: none; }
+.n { color: #57606a; font-weight: 400; margin-left: -1.1rem; display: inline-block; width: 1.1rem; }
 table.matrix ol { margin: 0; padding-left: 1.1rem; }
 table.matrix li + li { margin-top: 0.35rem; border-top: 1px dotted #d0d7de; padding-top: 0.2rem; }
-.holder { font-weight: 600; display: block; }
+.holder { font-weight: 600; }
 .clause { color: #57606a; white-space: nowrap; }
 a { color: #0b5cad; text-decoration: none; }
 a:hover { text-decoration: underline; }
@@ -354,9 +356,10 @@ summary .count { font-weight: 400; color: #57606a; font-size: 0.85rem; margin-le
 .fold h4 { margin: 0.9rem 0 0.3rem; font-size: 0.95rem; }
 .fold .definition { color: #444; font-style: italic; }
 .fold ol { padding-left: 1.3rem; margin: 0.2rem 0; }
+.fold .n { margin-left: -1.3rem; width: 1.3rem; }
 .fold li { margin-bottom: 0.7rem; }
 .fold .rule-title { font-weight: 600; }
-dl { display: grid; grid-template-columns: 7.5rem 1fr; gap: 0.15rem 0.6rem; margin: 0.3rem 0 0;
+dl { display: grid; grid-template-columns: 8.5rem 1fr; gap: 0.15rem 0.6rem; margin: 0.3rem 0 0;
      font-size: 0.88rem; }
 dt { color: #57606a; }
 dd { margin: 0; overflow-wrap: anywhere; }
@@ -375,12 +378,13 @@ def _html_cell(cell: Sequence[RuleSummary]) -> str:
         return f'<td class="none" title="no rule of this kind">{ABSENT}</td>'
 
     def one(rule: RuleSummary) -> str:
-        return (f'<span class="holder">{_h(rule.cell_holder)}</span>{_h(rule.cell_timing)} '
-                f'<span class="clause">({_h(rule.cell_clause)})</span>')
+        return (f'<span class="holder">{_h(rule.cell_holder)}</span><br>{_h(rule.cell_timing)} '
+                f'<span class="clause" title="{_h(rule.clause)}: {_h(rule.title)}">({_h(rule.cell_clause)})</span>')
 
     if len(cell) == 1:
         return f"<td>{one(cell[0])}</td>"
-    return "<td><ol>" + "".join(f"<li>{one(rule)}</li>" for rule in cell) + "</ol></td>"
+    return ("<td><ol>" + "".join(f'<li><span class="n">{i}.</span> {one(rule)}</li>'
+                                 for i, rule in enumerate(cell, start=1)) + "</ol></td>")
 
 
 def _html_matrix(matrix: Matrix) -> list[str]:
@@ -395,16 +399,16 @@ def _html_matrix(matrix: Matrix) -> list[str]:
 
 
 def _html_fold(fold: Fold) -> list[str]:
-    out = [f'<details id="{_h(fold.anchor)}">',
-           f'<summary>{_h(fold.title)}<span class="count">{_h(fold.summary)}</span></summary>',
-           '<div class="fold">', f'<p class="definition">{_h(fold.definition)}</p>']
+    # The anchor is inside the fold: following a link to it opens the fold.
+    out = ["<details>", f'<summary>{_h(fold.title)}<span class="count">{_h(fold.summary)}</span></summary>',
+           f'<div class="fold" id="{_h(fold.anchor)}">', f'<p class="definition">{_h(fold.definition)}</p>']
     for area in fold.areas:
         if not area.items:
             out.append(f'<h4>{_h(area.area)}: <span class="absent">{ABSENT}</span></h4>')
             continue
         out += [f"<h4>{_h(area.area)}</h4>", "<ol>"]
-        for item in area.items:
-            out.append(f'<li><span class="rule-title">{_h(item.heading)}</span><dl>'
+        for i, item in enumerate(area.items, start=1):
+            out.append(f'<li><span class="rule-title"><span class="n">{i}.</span> {_h(item.heading)}</span><dl>'
                        + "".join(f"<dt>{_h(label)}</dt><dd>{_h(value)}</dd>" for label, value in item.fields)
                        + "</dl></li>")
         out.append("</ol>")
