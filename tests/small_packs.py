@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from conftest import PROTOCOLS
-
 from rmfhc.pack import Pack, load_protocol
 
 ROOT = Path(__file__).resolve().parents[1]

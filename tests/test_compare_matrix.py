@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PROTOCOLS
 
+from conftest import PROTOCOLS
 from rmfhc.cli import main
 from rmfhc.compare import compare_packs, render_comparison
 from rmfhc.compare.render import CSV_COLUMNS
@@ -135,7 +135,8 @@ def test_csv_has_one_row_per_rule_per_area(tmp_path: Path) -> None:
     assert all("\n" not in value for row in rows for value in row.values())
 
 
-def test_csv_of_the_five_packs_has_a_row_for_every_rule(all_packs: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_csv_of_the_five_packs_has_a_row_for_every_rule(all_packs: list[str],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compare", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert len(rows) == sum(len(load_protocol(name).rules) for name in all_packs)

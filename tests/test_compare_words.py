@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PACK_NAMES, PROTOCOLS
 
+from conftest import PACK_NAMES, PROTOCOLS
 from rmfhc.compare.matrix import RuleSummary
 from rmfhc.compare.words import describe_condition, describe_timing, short_timing
 from rmfhc.conditions import compile_condition
