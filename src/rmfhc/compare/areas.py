@@ -128,7 +128,7 @@ def _score(x: Rule, y: Rule) -> float | None:
         return None
     atoms_x, atoms_y = _atoms(x.when), _atoms(y.when)
     same_delay = (x.clock.after, x.clock.if_still_missing) == (y.clock.after, y.clock.if_still_missing)
-    if not atoms_x & atoms_y and (atoms_x and atoms_y or not same_delay):
+    if not atoms_x & atoms_y and ((atoms_x and atoms_y) or not same_delay):
         return None
     score = 3 * _overlap(atoms_x, atoms_y) + _jaccard(atoms_x, atoms_y) + 2 * same_delay
     score += 0.5 * ((x.deadline.kind, x.deadline.within) == (y.deadline.kind, y.deadline.within))
