@@ -66,6 +66,7 @@ class RuleSummary(Result):
     overrides: tuple[str, ...]  # titles of the rules this one replaces when it applies
     cell: str  # the compact matrix line: "Team Manager · 24 h from report (9.3)"
     cell_holder: str  # its three parts: "Team Manager"
+    cell_holder_first: str  # the first holder alone, with how many others: "Team manager +1"
     cell_timing: str  # "24 h from report"
     cell_clause: str  # "9.3"
 
@@ -87,7 +88,8 @@ class RuleSummary(Result):
             repeat=describe_repeat(rule), escalation=describe_escalation(rule), clause=describe_clause(rule),
             quote=plain(rule.source.quote),
             interpretation=None if rule.interpretation is None else plain(rule.interpretation),
-            overrides=replaced, cell=f"{holder} · {timing} ({clause})", cell_holder=holder, cell_timing=timing,
+            overrides=replaced, cell=f"{holder} · {timing} ({clause})", cell_holder=holder,
+            cell_holder_first=short_holders(rule, limit=0), cell_timing=timing,
             cell_clause=clause)
 
 

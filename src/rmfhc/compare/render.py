@@ -185,13 +185,16 @@ def _cut(text: str, width: int) -> str:
 
 
 def _one_line(rule: RuleSummary, prefix: str, width: int) -> str:
-    """A rule on one line of `width`: the holder is shortened first (to no fewer than 8 characters), so that
-    the deadline, what starts it and the clause stay whole where they can; only then is the line cut."""
+    """A rule on one line of `width`: the holder is shortened first ("Team manager +1", then cut to no fewer
+    than 8 characters), so that the deadline, what starts it and the clause stay whole where they can; only
+    then is the line cut."""
     line = f"{prefix}{rule.cell}"
     if len(line) <= width:
         return line
     tail = f" · {rule.cell_timing} ({rule.cell_clause})"
     room = width - len(prefix) - len(tail)
+    if len(rule.cell_holder_first) <= room:
+        return f"{prefix}{rule.cell_holder_first}{tail}"
     if room >= 8:
         return f"{prefix}{_cut(rule.cell_holder, room)}{tail}"
     return _cut(f"{prefix}{_cut(rule.cell_holder, 8)}{tail}", width)

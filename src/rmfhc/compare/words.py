@@ -447,7 +447,8 @@ def short_role(canonical: str) -> str:
 
 def short_holders(rule: Rule, limit: int = 22) -> str:
     """The holders by their canonical roles, in a few words: "Team manager", "Social worker & Team manager",
-    "Social worker +2". The same role under several local titles is said once."""
+    "Social worker +2" (several names longer than `limit`). The same role under several local titles is said
+    once."""
     names = list(dict.fromkeys(short_role(h.role.role) for h in rule.holders))
     joined = " & ".join(names)
     if len(names) <= 1 or len(joined) <= limit:
