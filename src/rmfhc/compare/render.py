@@ -171,7 +171,7 @@ def _cell_lines(cell: Sequence[RuleSummary]) -> list[str]:
 # ---------------------------------------------------------------------------------------------------------
 # Terminal text.
 
-DUTY_COLUMN = 30
+DUTY_COLUMN = 36
 CELL_CAP = 44
 CELL_MIN = 18
 
@@ -257,16 +257,16 @@ def render_text(blocks: Sequence[Block], width: int | None = None) -> str:
     table = max((len(line) for lines in matrices for line in lines), default=100)
     prose = min(width or 100, 100)
     out: list[str] = []
-    before_matrix = True
+    detail = False
     for block in blocks:
         if isinstance(block, Heading):
             out += [block.text, ("=" if block.level == 1 else "-") * len(block.text), ""]
+            detail = detail or block.level > 1  # the detail's prose reads better at 100 characters
         elif isinstance(block, Para):
             if not block.formats or "text" in block.formats:
-                out += [*_wrap(block.text, max(prose, min(table, 200)) if before_matrix else prose), ""]
+                out += [*_wrap(block.text, max(prose, min(table, 200)) if not detail else prose), ""]
         elif isinstance(block, Matrix):
             out += [*matrices.pop(0), ""]
-            before_matrix = False
         else:
             out += [block.title, "~" * len(block.title), block.summary, *_wrap(block.definition, prose), ""]
             for area in block.areas:
