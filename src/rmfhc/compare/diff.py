@@ -454,8 +454,8 @@ def _change_lines(changes: Iterable[FieldChange], indent: str) -> list[str]:
         if len(change.before) + len(change.after) <= 90:
             out.append(f"{indent}{change.field}: {change.before} -> {change.after}")
         else:
-            out += [f"{indent}{change.field} was: {change.before}", f"{indent}{' ' * len(change.field)} now: "
-                    f"{change.after}"]
+            out += [f"{indent}{change.field}:", f"{indent}  before: {change.before}",
+                    f"{indent}  after:  {change.after}"]
     return out
 
 
