@@ -188,3 +188,16 @@ def test_the_comparison_code_knows_no_area() -> None:
         source = path.read_text(encoding="utf-8").lower()
         for name in ("dorset", "durham", "medway", "cheshire", "derby"):
             assert name not in source, f"{path.name} mentions {name}: area logic belongs in packs"
+
+
+def test_a_narrow_terminal_gets_every_rule_whole(tmp_path: Path) -> None:
+    packs = [small_pack(tmp_path / "a", "alpha", 24, EXTRA_RULE), small_pack(tmp_path / "b", "beta", 48)]
+    comparison = compare_packs(packs)
+    wide = render_comparison(comparison, "text")
+    assert "Team manager · 24 h from report (1.1)" in wide  # one line per rule when there is room
+    narrow = render_comparison(comparison, "text", width=60)
+    table = narrow[narrow.index("Duty "):narrow.index("\n\n", narrow.index("Duty "))]
+    assert max(len(line) for line in table.splitlines()) <= 60
+    assert "…" not in table
+    cells = " ".join(part.strip() for line in table.splitlines() for part in line.split("|")[1:2])
+    assert "Team manager · 24 h from report (1.1)" in " ".join(cells.split())

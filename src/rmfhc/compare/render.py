@@ -126,8 +126,8 @@ def _legend(comparison: Comparison) -> str:
             said.append(f"“{short}”: {' or '.join(f'“{p}”' for p in phrases)}, read as within {readings.pop()} "
                         "in every protocol here")
     text = ("Each cell: who holds the duty, by common role · its deadline, from what starts it (clause). Several "
-            "rules of one kind are numbered; “—”: none. “at 48 h missing”: if still missing 48 hours after the "
-            "report; “if missing”: if still missing then. ")
+            "rules of one kind are numbered; “—”: none; “…”: shortened (whole in the detail). “at 48 h missing”: "
+            "if still missing 48 hours after the report; “if missing”: if still missing then. ")
     return text + ("; ".join(said) + "." if said else "")
 
 
@@ -146,8 +146,8 @@ def comparison_document(comparison: Comparison, detail: bool = True) -> list[Blo
                tuple(MatrixRow(capital(row.name), f"duty-{row.duty}", row.cells) for row in comparison.rows)),
     ]
     if not detail:
-        blocks.append(Para("“…”: shortened to fit. Every rule in full: --detail; some duties or areas: --duty "
-                           "KIND,KIND or --area ID,ID.", small=True, formats=("text",)))
+        blocks.append(Para("Every rule in full: --detail; some duties or areas: --duty KIND,KIND or --area ID,ID.",
+                           small=True, formats=("text",)))
         return blocks
     blocks.append(Heading(2, "Every rule in full", "detail"))
     blocks += [_fold(comparison, row) for row in comparison.rows]
@@ -200,18 +200,18 @@ def _one_line(rule: RuleSummary, prefix: str, width: int) -> str:
     return _cut(f"{prefix}{_cut(rule.cell_holder, 8)}{tail}", width)
 
 
-def _text_cell(cell: Sequence[RuleSummary], width: int, height: int) -> list[str]:
-    """A cell in the row's height, the number of rules in its tallest cell, so that the matrix has one line
+def _text_cell(cell: Sequence[RuleSummary], width: int, height: int | None) -> list[str]:
+    """A cell in `height` lines, the number of rules in its row's tallest cell, so that the matrix has one line
     per rule: a long rule wraps onto lines the row has spare, and is shortened to one line when there are none.
-    """
+    Without a height, every rule wraps whole (the row grows)."""
     if not cell:
         return [ABSENT]
     prefixes = [""] if len(cell) == 1 else [f"{i}. " for i in range(1, len(cell) + 1)]
-    spare = height - len(cell)
+    spare = len(cell) if height is None else height - len(cell)
     out: list[str] = []
     for prefix, rule in zip(prefixes, cell, strict=True):
         wrapped = _wrap(f"{prefix}{rule.cell}", width, len(prefix) or 2)
-        if len(wrapped) - 1 <= spare:
+        if height is None or len(wrapped) - 1 <= spare:
             spare -= len(wrapped) - 1
             out += wrapped
         else:
@@ -219,40 +219,53 @@ def _text_cell(cell: Sequence[RuleSummary], width: int, height: int) -> list[str
     return out
 
 
-def _column_widths(matrix: Matrix, width: int | None) -> list[int]:
+def _natural_widths(matrix: Matrix) -> list[int]:
     first = max(len(matrix.headers[0]), min(DUTY_COLUMN, max((len(r.name) for r in matrix.rows), default=0)))
+    return [first, *(max(len(matrix.headers[i + 1]),
+                         min(CELL_CAP, max((len(line) for r in matrix.rows for line in _cell_lines(r.cells[i])),
+                                           default=0)))
+                     for i in range(len(matrix.headers) - 1))]
+
+
+def _fitted_widths(matrix: Matrix, width: int) -> list[int]:
+    """Columns sharing `width`: the duty column narrower, the widest area columns given up first."""
     columns = len(matrix.headers) - 1
-    natural = [max(len(matrix.headers[i + 1]),
-                   min(CELL_CAP, max((len(line) for r in matrix.rows for line in _cell_lines(r.cells[i])),
-                                     default=0)))
-               for i in range(columns)]
-    if width is not None:
-        room = width - first - 3 * columns
-        while sum(natural) > room and max(natural) > CELL_MIN:
-            widest = natural.index(max(natural))
-            natural[widest] -= 1
-    return [first, *natural]
+    natural = _natural_widths(matrix)
+    first = max(len(matrix.headers[0]), min(natural[0], max(14, width // 8)))
+    cells = natural[1:]
+    room = width - first - 3 * columns
+    while sum(cells) > room and max(cells) > CELL_MIN:
+        cells[cells.index(max(cells))] -= 1
+    return [first, *cells]
 
 
 def _matrix_text(matrix: Matrix, width: int | None) -> list[str]:
-    widths = _column_widths(matrix, width)
+    """The matrix in one line per rule when it has the room it needs (no `width`, or a wide enough one); in
+    `width`, with every rule wrapped whole, when it has not."""
+    widths = _natural_widths(matrix)
+    fits = width is None or sum(widths) + 3 * (len(widths) - 1) <= width
+    if not fits and width is not None:
+        widths = _fitted_widths(matrix, width)
 
     def row(columns: Sequence[list[str]]) -> list[str]:
         return [" | ".join(part.ljust(w) for part, w in zip(parts, widths, strict=True)).rstrip()
                 for parts in zip_longest(*columns, fillvalue="")]
 
-    out = row([_wrap(h, w) for h, w in zip(matrix.headers, widths, strict=True)])
-    out.append("-+-".join("-" * w for w in widths))
+    rule = "-+-".join("-" * w for w in widths)
+    out = [*row([_wrap(h, w) for h, w in zip(matrix.headers, widths, strict=True)]), rule]
     for item in matrix.rows:
         name = _wrap(item.name, widths[0], 2)
-        height = max(len(name), *(len(cell) for cell in item.cells))
+        height = max(len(name), *(len(cell) for cell in item.cells)) if fits else None
         out += row([name, *(_text_cell(c, w, height) for c, w in zip(item.cells, widths[1:], strict=True))])
+        if not fits:  # rows of several lines each: a rule between them
+            out.append(rule)
     return out
 
 
 def render_text(blocks: Sequence[Block], width: int | None = None) -> str:
-    """Terminal text: one line per rule in the matrix, whose columns take what they need up to 44 characters
-    each, or share `width`; the introduction wraps at the matrix's width, the detail at 100 characters."""
+    """Terminal text: the matrix in one line per rule, its columns taking what they need up to 44 characters
+    each (a long rule shortened), or, in a narrower `width`, every rule whole; the introduction wraps at the
+    matrix's width, the detail at 100 characters."""
     matrices = [_matrix_text(block, width) for block in blocks if isinstance(block, Matrix)]
     table = max((len(line) for lines in matrices for line in lines), default=100)
     prose = min(width or 100, 100)
