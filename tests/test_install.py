@@ -64,3 +64,8 @@ def test_evaluate_dorset_from_the_installed_wheel(installed: Path, tmp_path: Pat
     data = json.loads(result.stdout)
     assert data["protocol"] == "dorset"
     assert data["duties"]
+
+
+def test_compare_from_the_installed_wheel(installed: Path, tmp_path: Path) -> None:
+    result = run(installed / "rmfhc", "compare", "--area", "dorset", "--duty", "strategy_discussion", cwd=tmp_path)
+    assert "Strategy discussion" in result.stdout and "Dorset" in result.stdout

@@ -269,7 +269,8 @@ def test_a_path_is_never_a_protocol(client: httpx.Client, protocol: str) -> None
     ("dorset", "request: must be a JSON object with protocol, as_of and history"),
     ({**BODY, "protocol": 5}, "protocol: must be a protocol name such as 'dorset'"),
     ({**BODY, "as_of": 20261107}, "as_of: required, a timestamp with a UTC offset such as 2026-11-07T10:00Z"),
-    ({**BODY, "history": [1]}, "history: a history must be a mapping (a JSON object) with 'child' and 'episodes', not a list"),
+    ({**BODY, "history": [1]},
+     "history: a history must be a mapping (a JSON object) with 'child' and 'episodes', not a list"),
     ({**BODY, "explain": "yes"}, "explain: must be true or false"),
     ({**BODY, "colour": "red"}, "request: 'colour' is not a key here; use protocol, as_of, history, explain, "
                                 "rule_text, pack"),

@@ -287,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.set_defaults(run=_cmd_serve)
 
     from .cohort.cli import add_commands as add_cohort_commands
-    from .compare import add_commands  # the auditors' commands live with the comparison code
+    from .compare.cli import add_commands  # the auditors' commands live with the comparison code
 
     add_commands(sub)
     add_cohort_commands(sub, _as_of)
