@@ -236,13 +236,13 @@ def test_a_number_of_5000_digits(tmp_path: Path) -> None:
 
 def test_a_history_with_too_many_values(tmp_path: Path) -> None:
     data = json.loads(HISTORY)
-    data["episodes"][0]["events"] = [{"duty": "strategy_discussion", "at": "2026-11-03T09:30:00Z"}] * 40_000
+    data["episodes"][0]["note"] = [0] * 1_200_000  # 2.4 MB, within the size limit
     content = json.dumps(data, indent=None).encode("utf-8")
     run, path = evaluate_history(tmp_path, content)
     assert run.returncode == 2 and run.stdout == "" and len(run.stderr.splitlines()) == 1
     assert run.stderr.startswith(f"rmfhc evaluate: error: {path}:1:")
-    assert run.stderr.rstrip().endswith(": more than 100,000 values in one file (lists, mappings and the items in "
-                                        "them)")
+    assert run.stderr.rstrip().endswith(": more than 1,000,000 values in one file (lists, mappings and the items "
+                                        "in them)")
     assert run.seconds < SECONDS and run.megabytes < MEGABYTES
 
 

@@ -211,12 +211,16 @@ class _Counter:
     starts: list[datetime]
     ids: list[str]
     triggers: list[datetime] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)  # episode id: its place in `ids`
 
-    def window(self, rule: Rule, start: datetime) -> tuple[int, int]:
-        """Indexes [first, last) of the counted episodes in the window that ends at `start`."""
-        last = bisect_left(self.starts, start) + 1
-        first = 0 if rule.clock.within is None else bisect_left(self.starts, subtract(start, rule.clock.within))
-        return first, last
+    def __post_init__(self) -> None:
+        self.index = {episode: i for i, episode in enumerate(self.ids)}
+
+    def window(self, rule: Rule, start: datetime, position: int) -> tuple[int, int]:
+        """Indexes [first, last) of the counted episodes in the window that ends at the one at `position`."""
+        within = rule.clock.within
+        first = 0 if within is None else bisect_left(self.starts, subtract(start, within), 0, position + 1)
+        return first, position + 1
 
 
 def _counter(rule: Rule, episodes: list[_Known], pack: Pack) -> _Counter:
@@ -228,9 +232,10 @@ def _counter(rule: Rule, episodes: list[_Known], pack: Pack) -> _Counter:
 
 def _count_trigger(rule: Rule, known: _Known, counter: _Counter) -> tuple[str, ...] | None:
     """The episodes counted if this episode makes the count (it must be one of them), else None."""
-    if known.episode.id not in counter.ids:
+    position = counter.index.get(known.episode.id)
+    if position is None:
         return None
-    first, last = counter.window(rule, known.last_seen)
+    first, last = counter.window(rule, known.last_seen, position)
     if last - first < rule.clock.count:
         return None
     window_start = counter.starts[first]
@@ -317,6 +322,29 @@ def due_at(rule: Rule, required_at: datetime, pack: Pack) -> datetime:
     return add(required_at, deadline.within, pack.office_hours)
 
 
+def _applies(rule: Rule, facts: dict[str, Any], decided: dict[str, bool]) -> bool:
+    """Whether the rule's conditions hold for the episode; decided once per child where they read only facts
+    that every episode of the child shares (a long history has thousands of episodes)."""
+    if rule.when_by_child:
+        held = decided.get(rule.id)
+        if held is None:
+            held = decided[rule.id] = rule.applies(facts)
+        return held
+    return rule.applies(facts)
+
+
+def _people(rule: Rule, facts: dict[str, Any],
+            cache: dict[str, tuple[tuple[Role, ...], tuple[Role, ...]]]) -> tuple[tuple[Role, ...], tuple[Role, ...]]:
+    """Who holds the duty and who is told, for this child: worked out once per child where they depend only on
+    facts that every episode of the child shares."""
+    if rule.holders_by_child:
+        found = cache.get(rule.id)
+        if found is None:
+            found = cache[rule.id] = (rule.holders_for(facts), rule.recipients_for(facts))
+        return found
+    return rule.holders_for(facts), rule.recipients_for(facts)
+
+
 @lru_cache(maxsize=1024)
 def _keys(holders: tuple[Role, ...]) -> frozenset[str]:
     """The names an event's `by` may give a holder: the pack's key and the canonical role."""
@@ -326,15 +354,16 @@ def _keys(holders: tuple[Role, ...]) -> frozenset[str]:
 class _RuleTrack(Track):
     """The duty instances one rule produces for one episode, as events are credited to them."""
 
-    __slots__ = ("as_of", "chain", "holders", "known", "pack", "upcoming", "while_missing")
+    __slots__ = ("as_of", "chain", "holders", "known", "pack", "people", "upcoming", "while_missing")
 
     def __init__(self, rule: Rule, known: _Known, anchor: datetime, first: datetime, as_of: datetime,
-                 pack: Pack, order: int) -> None:
+                 pack: Pack, order: int, people: dict[str, tuple[tuple[Role, ...], tuple[Role, ...]]]) -> None:
+        self.people = people
         # Track.__init__ written out: this runs for every rule and episode.
         self.rule, self.anchor, self.order = rule, anchor, order
         self.lower = _EARLIEST if rule.counts_earlier_events else anchor
         self.upper = known.found if rule.on_return is not OnReturn.CONTINUES else None
-        self.holders = holders = rule.holders_for(known.facts)
+        self.holders = holders = _people(rule, known.facts, people)[0]
         self.holder_keys = _keys(holders)
         self.instances = []
         self.known, self.as_of, self.pack = known, as_of, pack
@@ -558,7 +587,7 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
             explain: bool, dates_only: bool = False) -> list[Duty]:
     rule, known = track.rule, track.known
     holders = track.holders
-    recipients = rule.recipients_for(facts) if rule.recipients else ()
+    recipients = _people(rule, facts, track.people)[1] if rule.recipients else ()
     allows = rule.allows_text
     duties = []
     for instance in track.instances:
@@ -724,6 +753,8 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     episodes = _known_episodes(pack, history, as_of)
     child = history.child
     counters: dict[str, _Counter] = {}  # made on first use: most count rules do not apply to most children
+    people: dict[str, tuple[tuple[Role, ...], tuple[Role, ...]]] = {}  # holders and recipients, by rule
+    decided: dict[str, bool] = {}  # whether a rule whose conditions read only the child's own facts applies
     duties: list[Duty] = []
     upcoming: list[Upcoming] = []
     findings = _history_findings(pack, history)
@@ -737,7 +768,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     for index, known in enumerate(episodes):
         facts = known.facts
         kind: EpisodeKind = known.episode.kind
-        applicable = [rule for rule in pack.rules_by_kind[kind] if rule.applies(facts)]
+        applicable = [rule for rule in pack.rules_by_kind[kind] if _applies(rule, facts, decided)]
         overridden = {other for rule in applicable for other in rule.overrides}
         tracks: list[_RuleTrack] = []
         counted: dict[str, tuple[str, ...]] = {}
@@ -762,7 +793,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
             first = _first_required(rule, anchor, pack)
             if rule.clock.if_still_missing and not known.missing_at(first):
                 continue
-            tracks.append(_RuleTrack(rule, known, anchor, first, as_of, pack, order))
+            tracks.append(_RuleTrack(rule, known, anchor, first, as_of, pack, order, people))
         uncredited = credit_events(tracks, [*known.events, *_pseudo_events(known)])
         for track in tracks:
             track.finish()

@@ -260,12 +260,13 @@ def _place(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "history"
 
 
-def describe_validation_error(error: ValidationError, source: str = "history") -> str:
+def describe_validation_error(error: ValidationError, source: str = "history",
+                              prefix: tuple[int | str, ...] = ()) -> str:
     """One line per problem, each naming the field: `source: episodes.0.found_at: message`."""
     lines = []
     for item in error.errors(include_url=False):
-        loc = tuple(part for part in item["loc"] if part not in ("function-after",) and
-                    not str(part).startswith("function-"))
+        loc = prefix + tuple(part for part in item["loc"] if part not in ("function-after",) and
+                             not str(part).startswith("function-"))
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "timezone_aware":
             message = "this timestamp has no UTC offset; write it as 2026-11-02T21:00:00+00:00 or ...Z"
@@ -285,11 +286,35 @@ def load_history(data: Any, source: str = "history") -> History:
         raise HistoryError(f"{source}: episodes: {len(episodes):,} episodes is more than one history may have "
                            f"(the limit is {_read.MAX_EPISODES:,})")
     try:
+        if isinstance(episodes, list) and len(episodes) > _ONE_BY_ONE:
+            data = {**data, "episodes": _episodes(episodes, source)}
         return History.model_validate(data)
     except ValidationError as error:
         raise HistoryError(describe_validation_error(error, source)) from None
     except RecursionError:  # Python data nested beyond pydantic's reach; JSON read here never is
         raise HistoryError(f"{source}: nested too deeply to be a history") from None
+
+
+_ONE_BY_ONE = 200  # a history longer than this is validated an episode at a time
+_MAX_PROBLEMS = 20
+
+
+def _episodes(raw: list[Any], source: str) -> list[Any]:
+    """Validate a long history's episodes one at a time, stopping after a few problems: a file that is wrong
+    everywhere is refused without describing every one of its values."""
+    episodes: list[Any] = []
+    problems: list[str] = []
+    for index, item in enumerate(raw):
+        try:
+            episodes.append(Episode.model_validate(item))
+        except ValidationError as error:
+            problems += describe_validation_error(error, source, ("episodes", index)).splitlines()
+            if len(problems) >= _MAX_PROBLEMS:
+                problems = [*problems[:_MAX_PROBLEMS], f"{source}: (more problems not listed)"]
+                break
+    if problems:
+        raise HistoryError("\n".join(problems))
+    return episodes
 
 
 def _kind_of(data: Any) -> str:
@@ -313,7 +338,7 @@ def parse_history(data: bytes, source: str) -> History:
     try:
         text = _read.decode(data, source)
         _read.check_characters(text, source, yaml=False)
-        parsed = _read.load_json(text, source)
+        parsed = _read.load_json(text, source, max_items=_read.MAX_HISTORY_VALUES)
     except _read.BadInput as error:
         raise HistoryError(str(error.problem)) from None
     return load_history(parsed, source)

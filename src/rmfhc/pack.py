@@ -366,6 +366,10 @@ class Holder:
     applies: Callable[[Mapping[str, Any]], bool] | None = None
 
 
+# Facts of the child that do not change from one episode to the next (age does: it is read at each episode).
+CHILD_CONSTANT_FACTS = frozenset(f for f in FACTS if f.startswith("child.")) - {"child.age", "child.looked_after_days"}
+
+
 def fitted(holders: tuple[Holder, ...], facts: Mapping[str, Any]) -> tuple[Role, ...]:
     """The roles of `holders` that apply to a child with these facts."""
     return tuple(h.role for h in holders if h.applies is None or h.applies(facts))
@@ -438,6 +442,11 @@ class Rule:
     # The holders and recipients when none depends on the child (most rules), worked out once.
     fixed_holders: tuple[Role, ...] | None = None
     fixed_recipients: tuple[Role, ...] | None = None
+    # Whether who holds and who is told depends only on facts that are the same in every episode of a child,
+    # so that an evaluation works them out once per child.
+    holders_by_child: bool = True
+    # Whether the conditions read only facts that every episode of a child shares (decided once per child).
+    when_by_child: bool = False
 
     @property
     def roles(self) -> tuple[Role, ...]:
@@ -448,6 +457,7 @@ class Rule:
         """Who holds this duty for a child with these facts."""
         fixed = self.fixed_holders
         return fixed if fixed is not None else fitted(self.holders, facts)
+
 
     def recipients_for(self, facts: Mapping[str, Any]) -> tuple[Role, ...]:
         """Who must be told, for a child with these facts."""
@@ -898,6 +908,8 @@ class _Compiler:
             holders=(holders := self.holders(raw.roles, (*where, "roles"))),
             recipients=(recipients := self.holders(raw.recipients, (*where, "recipients"))),
             fixed_holders=_fixed(holders), fixed_recipients=_fixed(recipients),
+            holders_by_child=all(h.when is None or set(h.when.facts_read()) <= CHILD_CONSTANT_FACTS
+                                 for h in (*holders, *recipients)),
             escalation=tuple(
                 EscalationStep(Duration.parse(step.after),
                                tuple(r for j, key in enumerate(step.to)
@@ -911,6 +923,7 @@ class _Compiler:
                 Duration.parse(repeat.every), None if repeat.until is None else Duration.parse(repeat.until),
                 repeat.count, repeat.while_missing, repeat.from_ == "previous", repeat.until_done),
             facts_read=condition.facts_read(), applies=condition.predicate(),
+            when_by_child=set(condition.facts_read()) <= CHILD_CONSTANT_FACTS,
             timed=bool(TIMED_FACTS.intersection(condition.facts_read())),
             allows_text=str(deadline.within) if deadline.kind is DeadlineKind.PHRASE else None,
             after_elapsed=None if clock.after is None else clock.after.elapsed,

@@ -156,13 +156,14 @@ class Evaluation:
     def write_json(self, out: TextIO, rule_text: bool = False) -> None:
         """Write `to_json()` to a file a duty at a time, so that a long history needs no second copy in memory."""
         out.write(json.dumps(self._head(), **_COMPACT)[:-1])
-        out.write(',"duties":[')
-        out.write(",".join(_duty_json(d, rule_text) for d in self.duties))
-        out.write('],"upcoming":[')
-        out.write(",".join(json.dumps(_upcoming_dict(u, rule_text), **_COMPACT) for u in self.upcoming))
-        out.write('],"findings":[')
-        out.write(",".join(json.dumps(_finding_dict(f, rule_text), **_COMPACT) for f in self.findings))
-        out.write("]")
+        for key, items, convert in (("duties", self.duties, _duty_json), ("upcoming", self.upcoming, _upcoming_text),
+                                    ("findings", self.findings, _finding_text)):
+            out.write(f',"{key}":[')
+            for start in range(0, len(items), _CHUNK):  # a chunk at a time: no second copy of a long result
+                if start:
+                    out.write(",")
+                out.write(",".join(convert(item, rule_text) for item in items[start:start + _CHUNK]))  # type: ignore[arg-type]
+            out.write("]")
         out.write("}\n")
 
     def _head(self) -> dict[str, Any]:
@@ -203,6 +204,15 @@ class Evaluation:
 
 _ADAPTER: TypeAdapter[Evaluation] = TypeAdapter(Evaluation)
 _COMPACT: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+_CHUNK = 2000
+
+
+def _upcoming_text(up: Upcoming, rule_text: bool) -> str:
+    return json.dumps(_upcoming_dict(up, rule_text), **_COMPACT)
+
+
+def _finding_text(finding: Finding, rule_text: bool) -> str:
+    return json.dumps(_finding_dict(finding, rule_text), **_COMPACT)
 
 
 def london_time(moment: datetime | None) -> str | None:

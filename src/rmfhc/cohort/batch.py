@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import multiprocessing
 import os
 import sys
@@ -21,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
+from .. import _read
 from ..errors import RmfhcError
 from ..evaluate import evaluate
 from ..models import History, load_history
@@ -114,10 +114,14 @@ def _history(record: Record) -> History:
     if isinstance(data, str):
         if data.startswith("\0"):
             raise RmfhcError(data[1:])
+        if len(data) > _read.MAX_HISTORY_BYTES:
+            raise RmfhcError(f"more than {_read.MAX_HISTORY_BYTES // _read.MB} MB; a history is at most that")
         try:
-            data = json.loads(data)
-        except json.JSONDecodeError as error:
-            raise RmfhcError(f"not valid JSON: {error.msg} at column {error.colno}") from None
+            data = _read.load_json(data, record.source, max_items=_read.MAX_HISTORY_VALUES)
+        except _read.BadInput as error:
+            problem = error.problem
+            raise RmfhcError(f"{problem.message} (column {problem.column})" if problem.column else
+                             problem.message) from None
     return load_history(data, "history")
 
 
