@@ -56,14 +56,23 @@ def main() -> None:
     parser.add_argument("--protocol", default="dorset")
     parser.add_argument("--children", type=int, default=80_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-events", action="store_true",
+                        help="no acts recorded, as histories built from the SSDA903 return have none")
+    parser.add_argument("--only", choices=("child", "cohort"), help="time one path only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cohort.jsonl"
         with path.open("w", encoding="utf-8") as handle:
             for history in children(args.children):
+                if args.no_events:
+                    for episode in history["episodes"]:
+                        episode["events"] = []
                 handle.write(json.dumps(history) + "\n")
-        for label, path_run, output in (("child by child", run, "JSON lines"),
-                                        ("cohort evaluator", run_columns, "duties CSV")):
+        paths = (("child by child", run, "JSON lines", "child"), ("cohort evaluator", run_columns, "duties CSV",
+                                                                   "cohort"))
+        for label, path_run, output, name in paths:
+            if args.only and args.only != name:
+                continue
             for workers in dict.fromkeys((1, args.workers)):
                 seconds, summary, size = path_run(args.protocol, path, workers)
                 duties = sum(summary.states.values())

@@ -26,7 +26,7 @@ from .conditions import Trace
 from .credit import Credit, Instance, Track, credit_events
 from .dates import LONDON, Unit, add, age_on, local_datetime, next_time_of_day, next_working_day_close, subtract
 from .errors import EvaluationError, RmfhcError, wrong_type
-from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, Precision, RiskLevel
+from .models import RISK_ORDER, Child, ConcernKind, Episode, EpisodeKind, History, Outcome, Precision, RiskLevel
 from .pack import Check, ClockFrom, DeadlineKind, OnReturn, Pack, Role, Rule
 from .results import (
     Duty,
@@ -76,6 +76,7 @@ class _Known:
     facts: dict[str, Any] = field(default_factory=dict)
     snapshots: list[tuple[datetime, dict[str, Any]]] | None = None
     last_moment: datetime = _EARLIEST  # when the last timed fact (grading, concern, report) became known
+    reported_out_of_hours: bool | None = None
 
     @classmethod
     def at(cls, episode: Episode, as_of: datetime) -> _Known:
@@ -83,7 +84,7 @@ class _Known:
         def known(moment: datetime | None) -> datetime | None:
             return _utc(moment) if moment is not None and moment <= as_of else None
 
-        events = [Credit(_utc(e.at), e.duty, e.by, e.outcome.value == "declined", e.rule, index)
+        events = [Credit(_utc(e.at), e.duty, e.by, e.outcome is Outcome.DECLINED, e.rule, index)
                   for index, e in enumerate(episode.events) if e.at <= as_of]
         events.sort(key=lambda c: (c.at, c.index))
         gradings = sorted((_utc(g.graded_at), g.level) for g in episode.risk if g.graded_at <= as_of)
@@ -95,6 +96,14 @@ class _Known:
         return cls(episode, _utc(episode.last_seen_at), noticed if noticed <= as_of else _utc(episode.last_seen_at),
                    reported, found, known(episode.found_report_received_at),
                    gradings, concerns, events, last_moment=last)
+
+    def out_of_hours(self, pack: Pack) -> bool | None:
+        """Whether the report was made outside the office's hours (worked out once)."""
+        if self.reported is None:
+            return None
+        if self.reported_out_of_hours is None:
+            self.reported_out_of_hours = not pack.office_hours.is_open(self.reported)
+        return self.reported_out_of_hours
 
     def missing_at(self, moment: datetime) -> bool:
         return self.found is None or self.found > moment
@@ -153,14 +162,14 @@ def _timed_facts(known: _Known, pack: Pack, moment: datetime) -> dict[str, Any]:
     levels = [level for t, level in known.gradings if t <= moment]
     reported = known.reported is not None and known.reported <= moment
     returned = known.found is not None and known.found <= moment and known.episode.returned_by is not None
+    # Enum members are str subclasses equal to their values: no `.value` lookups on the hot path.
     facts: dict[str, Any] = {
-        "episode.returned_by": known.episode.returned_by.value if returned else None,  # type: ignore[union-attr]
-        "episode.initial_risk": levels[0].value if levels else None,
-        "episode.highest_risk": max(levels, key=RISK_ORDER.__getitem__).value if levels else None,
-        "episode.risk_levels": tuple(dict.fromkeys(level.value for level in levels)),
+        "episode.returned_by": known.episode.returned_by if returned else None,
+        "episode.initial_risk": levels[0] if levels else None,
+        "episode.highest_risk": max(levels, key=RISK_ORDER.__getitem__) if levels else None,
+        "episode.risk_levels": tuple(dict.fromkeys(levels)),
         "episode.reported": reported,
-        "episode.reported_out_of_hours": (
-            None if not reported or known.reported is None else not pack.office_hours.is_open(known.reported)),
+        "episode.reported_out_of_hours": known.out_of_hours(pack) if reported else None,
     }
     facts.update(dict.fromkeys(_CONCERN_FACTS.values(), False))
     for t, concern in known.concerns:
@@ -176,7 +185,7 @@ def _episode_facts(known: _Known, child: Child, base: dict[str, Any], pack: Pack
     facts.update({
         "child.age": age_on(child.date_of_birth, episode.last_seen_at),
         "child.looked_after_days": None if became is None else (episode.last_seen_at - became) // timedelta(days=1),
-        "episode.kind": episode.kind.value,
+        "episode.kind": episode.kind,
         "episode.number": None,
     })
     facts.update(_timed_facts(known, pack, as_of))

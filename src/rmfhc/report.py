@@ -163,6 +163,19 @@ def render_text(result: Evaluation, explain: bool = False, width: int | None = N
     return "\n".join(out)
 
 
+def _shown(value: object) -> str:
+    """A fact's value as a person reads it: 'high', ['medium', 'high'], true, none."""
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return repr(str(value))
+    return str(value)
+
+
 def _explanations(duties: Sequence[Duty], width: int) -> list[str]:
     wrap = textwrap.TextWrapper(width=max(width, 60), subsequent_indent="      ", break_on_hyphens=False)
     out = []
@@ -175,7 +188,7 @@ def _explanations(duties: Sequence[Duty], width: int) -> list[str]:
             out += wrap.wrap(f"    conditions: {duty.explanation.conditions}")
             for test in duty.explanation.tests:
                 mark = "held" if test.held else "did not hold"
-                out.append(f"      {test.fact} = {test.value!r}: {test.test} {test.expected!r} {mark}")
+                out.append(f"      {test.fact} = {_shown(test.value)}: {test.test} {_shown(test.expected)} {mark}")
             out += wrap.wrap(f"    {duty.explanation.clock}")
             if duty.explanation.counted:
                 out.append(f"    episodes counted: {', '.join(duty.explanation.counted)}")

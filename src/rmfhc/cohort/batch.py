@@ -7,7 +7,6 @@ an outcome with an error naming where it came from; it never stops the batch.
 
 from __future__ import annotations
 
-import csv
 import io
 import multiprocessing
 import os
@@ -245,15 +244,14 @@ def _read_chunk(records: list[Record], as_of: datetime) -> tuple[list[History], 
 
 
 def _columns_chunk(pack: Pack, records: list[Record], as_of: datetime) -> Chunk:
-    from .columnar import csv_rows, evaluate_cohort
+    from .columnar import csv_text, evaluate_cohort
 
     histories, sources, refused = _read_chunk(records, as_of)
     summary = Summary(refused=len(refused))
     out = io.StringIO()
     if histories:
         duties, _ = evaluate_cohort(pack, histories, as_of)
-        csv.writer(out, lineterminator="\n").writerows(
-            csv_rows(duties, sources, [h.child.id for h in histories]))
+        out.write(csv_text(duties, sources, [h.child.id for h in histories]))
         summary.children = len(histories)
         summary.episodes = sum(len(h.episodes) for h in histories)
         for state in duties.state:

@@ -13,6 +13,7 @@ The result is a table of duty rows (no upcoming triggers, findings or explanatio
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,8 @@ import numpy.typing as npt
 
 from ..conditions import All, Always, AnyOf, Condition, Leaf, Not
 from ..dates import LONDON
-from ..evaluate import _EARLIEST, _Known, _known_episodes, _timed_facts, evaluate
+from ..evaluate import _EARLIEST, _Known, _known_episodes, evaluate
+from ..evaluate import _condition_start as _started
 from ..models import History, Precision
 from ..pack import ClockFrom, DeadlineKind, OnReturn, Pack, Rule
 from ..results import DutyState, iso_duration
@@ -125,6 +127,7 @@ class _Table:
     number: npt.NDArray[np.int64]  # 0 for an episode not counted
     facts: dict[str, _Facts]
     dates_only: Mask
+    acts: list[dict[str, list[int]]] = field(default_factory=list)  # by episode: instants of acts, by kind
 
     @property
     def size(self) -> int:
@@ -157,7 +160,8 @@ def _table(pack: Pack, histories: Sequence[History], as_of: datetime, children: 
         _column([k.reported for k in known]), _column([k.found for k in known]),
         _column([k.found_report for k in known]),
         _column([None if k.last_moment == _EARLIEST else k.last_moment for k in known]),
-        np.array([k.number or 0 for k in known], dtype=np.int64), facts, np.array(dates_only, dtype=np.bool_))
+        np.array([k.number or 0 for k in known], dtype=np.int64), facts, np.array(dates_only, dtype=np.bool_),
+        [_acts(k) for k in known])
 
 
 def _facts_read(pack: Pack) -> set[str]:
@@ -250,16 +254,12 @@ def _child_moment(rule: Rule, table: _Table, position: int) -> datetime | None:
 
 def _condition_start(rule: Rule, table: _Table, positions: npt.NDArray[np.int64],
                      pack: Pack) -> npt.NDArray[np.int64]:
-    """When the rule's conditions came to hold, for episodes whose timed facts changed after the clock start."""
+    """When the rule's conditions came to hold, for episodes whose timed facts changed after the clock start
+    (`evaluate`'s own reckoning, with each episode's facts at each moment worked out once for all rules)."""
     starts = []
     for position in positions.tolist():
-        known = table.known[position]
-        start: datetime | None = None
-        facts = dict(known.facts)
-        for moment in [_EARLIEST, *known.moments()]:
-            facts.update(_timed_facts(known, pack, moment))
-            start = (start or moment) if rule.applies(facts) else None
-        starts.append(None if start is None or start == _EARLIEST else start)
+        start = _started(rule, table.known[position], pack)
+        starts.append(None if start == _EARLIEST else start)
     return _column(starts)
 
 
@@ -301,27 +301,49 @@ def _first_event(rule: Rule, table: _Table, positions: npt.NDArray[np.int64], lo
     """The first act that does a one-off duty: an event or episode moment of a `done_by` kind in its window."""
     kinds = rule.done_by
     done = np.full(len(positions), NAT, dtype=np.int64)
+    acts = table.acts
     for i, position in enumerate(positions.tolist()):
-        known = table.known[position]
-        low, high, start = int(lower[i]), int(upper[i]), int(anchor[i])
+        by_kind = acts[position]
+        if not by_kind:
+            continue
+        low, high = int(lower[i]), int(upper[i])
         best: int | None = None
-        candidates: list[int] = [_ns(e.at) for e in known.events if e.kind in kinds]
-        if "reported" in kinds and known.reported is not None:
-            candidates.append(_ns(known.reported))
-        if "found" in kinds and known.found is not None:
-            candidates.append(_ns(known.found))
-        if "regraded" in kinds:
-            candidates += [t for t in (_ns(g) for g, _ in known.gradings) if t > start]
-        for moment in candidates:
-            if moment >= low and (high == NAT or moment <= high) and (best is None or moment < best):
-                best = moment
+        for kind in kinds:
+            times = by_kind.get(kind)
+            if not times:
+                continue
+            # a later grading counts only after the clock started
+            low_here = max(low, int(anchor[i]) + 1) if kind == "regraded" else low
+            at = bisect_left(times, low_here)
+            if at < len(times) and (high == NAT or times[at] <= high) and (best is None or times[at] < best):
+                best = times[at]
         if best is not None:
             done[i] = best
     return done
 
 
+def _acts(known: _Known) -> dict[str, list[int]]:
+    """An episode's acts and moments that a `done_by` may name, by kind, each a sorted list of instants."""
+    acts: dict[str, list[int]] = {}
+    for event in known.events:
+        acts.setdefault(event.kind, []).append(_ns(event.at))
+    if known.reported is not None:
+        acts["reported"] = [_ns(known.reported)]
+    if known.found is not None:
+        acts["found"] = [_ns(known.found)]
+    if known.gradings:
+        acts["regraded"] = [_ns(t) for t, _ in known.gradings]
+    for times in acts.values():
+        times.sort()
+    return acts
+
+
 def _ns(moment: datetime) -> int:
-    return int(vt.instants([moment])[0])
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * vt.NS + delta.microseconds * 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -595,33 +617,79 @@ def _states(block: _Block, table: _Table, now: int, duties: Duties) -> None:
 # Writing the rows.
 
 
-def _times(values: Sequence[int]) -> list[str]:
+def _times(values: npt.NDArray[np.int64]) -> list[str]:
     """Instants as London local time with the offset, as `Evaluation.to_json` writes them ('' for none)."""
-    utc = np.asarray(values, dtype=np.int64)
+    utc = values
     known = utc != NAT
-    local = vt.to_local(np.where(known, utc, 0))
+    safe = np.where(known, utc, 0)
+    local = vt.to_local(safe)
     seconds = np.floor_divide(local, vt.NS)
-    text = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s")
-    fraction = local - seconds * vt.NS
-    offset = np.where(vt.offset_at(np.where(known, utc, 0)) == 0, "+00:00", "+01:00")
-    result = np.char.add(text.astype(str), offset)
-    out: list[str] = result.tolist()
-    for i in np.nonzero(known & (fraction != 0))[0].tolist():  # sub-second times: rare, written in full
+    text: list[str] = np.datetime_as_string(seconds.astype("datetime64[s]"), unit="s").tolist()
+    summer: list[bool] = (vt.offset_at(safe) != 0).tolist()
+    out = [f"{t}+01:00" if s else f"{t}+00:00" for t, s in zip(text, summer, strict=True)]
+    for i in np.nonzero(known & (local - seconds * vt.NS != 0))[0].tolist():  # sub-second times: rare
         out[i] = vt.to_datetime(int(utc[i])).astimezone(LONDON).isoformat()  # type: ignore[union-attr]
     for i in np.nonzero(~known)[0].tolist():
         out[i] = ""
     return out
 
 
-def csv_rows(duties: Duties, sources: Sequence[str], ids: Sequence[str | None]) -> list[tuple[Any, ...]]:
-    """The duties as rows of `batch.DUTY_COLUMNS` (times as London local time), in `Duties.rows` order."""
-    rows = duties.rows()
-    if not rows:
-        return []
-    child, episode, rule, duty, occurrence, state, required, due, done, done_by, late = zip(*rows, strict=True)
-    required_text, due_text, done_text = _times(required), _times(due), _times(done)
-    late_text = [None if value == NAT else iso_duration(timedelta(microseconds=value // 1000)) for value in late]
-    return [(sources[c], ids[c], e, r, k, o, s, rq, du, dn or None, b, lb)
-            for c, e, r, k, o, s, rq, du, dn, b, lb in zip(child, episode, rule, duty, occurrence, state,
-                                                        required_text, due_text, done_text, done_by, late_text,
-                                                        strict=True)]
+def _row_order(duties: Duties) -> npt.NDArray[np.int64]:
+    """The rows in `Duties.rows` order (child, required, episode, rule, occurrence), sorted by numpy."""
+    def ranks(values: list[str]) -> npt.NDArray[np.int64]:
+        rank = {value: i for i, value in enumerate(sorted(set(values)))}
+        return np.fromiter((rank[v] for v in values), dtype=np.int64, count=len(values))
+
+    keys = (np.asarray(duties.occurrence, dtype=np.int64), ranks(duties.rule), ranks(duties.episode),
+            np.asarray(duties.required_at, dtype=np.int64), np.asarray(duties.child, dtype=np.int64))
+    order: npt.NDArray[np.int64] = np.lexsort(keys)
+    return order
+
+
+def _span(nanoseconds: int) -> str:
+    """`iso_duration` for a whole number of nanoseconds ('' for none), without making a timedelta."""
+    if nanoseconds == NAT:
+        return ""
+    if nanoseconds % 1000:
+        return iso_duration(timedelta(microseconds=nanoseconds // 1000)) or ""
+    seconds = nanoseconds // vt.NS
+    if seconds * vt.NS != nanoseconds:
+        return iso_duration(timedelta(microseconds=nanoseconds // 1000)) or ""
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    clock = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{seconds}S" if seconds else "")
+    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else ("" if days else "T0S"))
+
+
+def _field(value: str | None) -> str:
+    """A CSV field: quoted only where the text needs it."""
+    if value is None:
+        return ""
+    if any(c in value for c in ',"\n\r'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_text(duties: Duties, sources: Sequence[str], ids: Sequence[str | None]) -> str:
+    """The duties as CSV lines of `batch.DUTY_COLUMNS` (no header), in `Duties.rows` order: the same text the
+    csv module writes for the rows `evaluate` gives, built column by column for a large cohort."""
+    if not len(duties):
+        return ""
+    order = _row_order(duties)
+    pick = order.tolist()
+    child = [duties.child[i] for i in pick]
+    required = _times(np.asarray(duties.required_at, dtype=np.int64)[order])
+    due = _times(np.asarray(duties.due, dtype=np.int64)[order])
+    done = _times(np.asarray(duties.done_at, dtype=np.int64)[order])
+    late = [_span(value) for value in (duties.late_by[i] for i in pick)]
+    source = [_field(s) for s in sources]
+    child_id = [_field(c) for c in ids]
+    fields: dict[str | None, str] = {}
+    episode = [fields.get(e) or fields.setdefault(e, _field(e)) for e in (duties.episode[i] for i in pick)]
+    done_by = [fields.get(b) or fields.setdefault(b, _field(b)) for b in (duties.done_by[i] for i in pick)]
+    lines = [f"{source[c]},{child_id[c]},{e},{duties.rule[i]},{duties.duty[i]},{duties.occurrence[i]},"
+             f"{duties.state[i]},{rq},{du},{dn},{b},{lb}"
+             for i, c, e, rq, du, dn, b, lb in zip(pick, child, episode, required, due, done, done_by, late,
+                                                    strict=True)]
+    return "\n".join(lines) + "\n"
