@@ -73,3 +73,11 @@ def test_the_scenario_schema_flags_a_misspelt_state() -> None:
     data = read(SCENARIOS[0])
     data["scenarios"][0]["expect"] = {"duties": [{"rule": "x", "state": "overdeu"}]}
     assert list(validator("scenario").iter_errors(data))
+
+
+@pytest.mark.parametrize("path", [*(PROTOCOLS / f"{n}.yaml" for n in PACK_NAMES), *SCENARIOS],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_pack_and_scenario_file_names_its_schema_for_editors(path: Path) -> None:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    assert (path.parent / first.split("$schema=", 1)[1]).resolve().is_file()
