@@ -14,6 +14,7 @@ from conftest import PROTOCOLS
 from rmfhc.cli import main
 from rmfhc.compare import compare_packs, render_comparison
 from rmfhc.compare.render import CSV_COLUMNS
+from rmfhc.compare.words import capital
 from rmfhc.pack import available_protocols, load_protocol
 from small_packs import DOCS, EXTRA_RULE, ROOT, small_pack
 
@@ -69,12 +70,17 @@ def test_the_default_output_is_a_compact_matrix_of_about_100_lines(all_packs: li
     out = capsys.readouterr().out
     lines = out.splitlines()
     comparison = compare_packs([load_protocol(name) for name in all_packs])
-    # One line per rule: a row is as tall as its cell with the most rules.
-    rule_lines = sum(max(len(cell) for cell in row.cells) for row in comparison.rows)
+    # One line per duty kind: a cell shows its first rule and how many more ("+4").
     header = next(i for i, line in enumerate(lines) if line.startswith("Duty "))
     table = lines[header:lines.index("", header)]
-    assert len(table) <= rule_lines + 2 + 4  # header, rule, and a few duty names on two lines
-    assert len(lines) <= rule_lines + 20, f"{len(lines)} lines"
+    assert len(table) <= len(comparison.rows) + 2 + 6  # header, rule, and a few duty names on two lines
+    assert len(lines) <= 105, f"{len(lines)} lines"
+    several = [(row, column, cell) for row in comparison.rows for column, cell in enumerate(row.cells)
+               if len(cell) > 1]
+    assert several, "the five packs have duty kinds with several rules in one area"
+    for row, column, cell in several:
+        line = next(line for line in table if line.split("|")[0].strip() == capital(row.name))
+        assert line.split("|")[column + 1].rstrip().endswith(f" +{len(cell) - 1}"), (row.name, line)
     assert not MAINTAINER_NOTES.search(out) and not PYTHON_VALUES.search(out)
     for area in comparison.areas:
         assert area.area.split(" (")[0] in lines[header]
@@ -190,12 +196,45 @@ def test_the_comparison_code_knows_no_area() -> None:
             assert name not in source, f"{path.name} mentions {name}: area logic belongs in packs"
 
 
-def test_a_narrow_terminal_gets_every_rule_whole(tmp_path: Path) -> None:
+SECOND_STRATEGY_RULES = EXTRA_RULE + "".join(f"""\
+  - id: strategy-again-{n}
+    duty: strategy_discussion
+    title: Another strategy discussion while the child is still missing
+    clock: {{from: reported}}
+    due: within {24 * n} hours
+    roles: [sm]
+    source: {{section: "3.{n}", quote: Another strategy discussion is held.}}
+""" for n in (2, 3))
+
+
+def test_a_compact_cell_names_its_first_rule_and_how_many_more(tmp_path: Path) -> None:
+    packs = [small_pack(tmp_path / "a", "alpha", 24, SECOND_STRATEGY_RULES), small_pack(tmp_path / "b", "beta", 48)]
+    comparison = compare_packs(packs)
+    several = next(row for row in comparison.rows if len(row.cells[0]) > 1)
+    for width in (None, 60):
+        out = render_comparison(comparison, "text", width=width)
+        table = out[out.index("Duty "):out.index("\n\n", out.index("Duty "))].splitlines()
+        if width:
+            assert max(len(line) for line in table) <= width
+        rows = [i for i, line in enumerate(table) if line and not line.startswith((" ", "-", "Duty"))]
+        # at most two lines per duty kind, none of them a rule between rows
+        assert all(b - a <= 2 for a, b in zip(rows, [*rows[1:], len(table)], strict=True)), table
+        at = next(i for i in rows if capital(several.name).startswith(table[i].split("|")[0].strip()))
+        first = table[at]
+        lines = [first, *(line for line in table[at + 1:at + 2] if line.startswith(" "))]
+        alpha = " ".join(line.split("|")[1].strip() for line in lines)
+        assert alpha.endswith(" +2") and "24 h from report" in alpha, table  # the first rule, and two more
+        assert "48 h" not in alpha and "72 h" not in alpha
+    matrix = render_comparison(comparison, "text", detail=True).split("Every rule in full")[0]
+    assert "+2" not in matrix and "2. " in matrix and "3. " in matrix
+
+
+def test_a_narrow_terminal_gets_every_rule_whole_in_the_detail(tmp_path: Path) -> None:
     packs = [small_pack(tmp_path / "a", "alpha", 24, EXTRA_RULE), small_pack(tmp_path / "b", "beta", 48)]
     comparison = compare_packs(packs)
-    wide = render_comparison(comparison, "text")
+    wide = render_comparison(comparison, "text", detail=True)
     assert "Team manager · 24 h from report (1.1)" in wide  # one line per rule when there is room
-    narrow = render_comparison(comparison, "text", width=60)
+    narrow = render_comparison(comparison, "text", width=60, detail=True)
     table = narrow[narrow.index("Duty "):narrow.index("\n\n", narrow.index("Duty "))]
     assert max(len(line) for line in table.splitlines()) <= 60
     assert "…" not in table

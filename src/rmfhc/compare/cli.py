@@ -118,8 +118,8 @@ def add_commands(sub: Any) -> None:
     co.add_argument("--detail", action="store_true", help="every rule in full after the matrix")
     co.add_argument("--format", choices=(*FORMATS, "json"), default="text")
     co.add_argument("--width", type=int, default=None,
-                    help="text: the width to fit (default: the terminal's). With room, one line per rule (a long "
-                         "rule shortened, marked …); in less, every rule whole, wrapped")
+                    help="text: the width to fit (default: the terminal's). With room, one line per duty kind "
+                         "(one per rule with --detail; a long rule shortened, marked …); in less, wrapped")
     co.set_defaults(run=_cmd_compare)
 
     di = sub.add_parser(

@@ -53,8 +53,12 @@ class MatrixRow:
 
 @dataclass(frozen=True, slots=True)
 class Matrix:
+    """A row per duty kind, a column per area. `compact`: a cell shows its first rule and how many more there
+    are ("+2"), so that a row is one line; otherwise every rule of the cell is shown, numbered."""
+
     headers: tuple[str, ...]
     rows: tuple[MatrixRow, ...]
+    compact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +120,7 @@ def _fold(comparison: Comparison, row: ComparisonRow) -> Fold:
     return Fold(capital(row.name), _counts(comparison, row), f"duty-{row.duty}", row.definition, areas)
 
 
-def _legend(comparison: Comparison) -> str:
+def _legend(comparison: Comparison, compact: bool) -> str:
     shared = {reading.phrase: reading.allows for reading in comparison.readings}
     said = []
     for short, phrases in (("ASAP", ("as soon as possible", "as soon as practicable")),
@@ -125,8 +129,10 @@ def _legend(comparison: Comparison) -> str:
         if len(readings) == 1 and None not in readings:
             said.append(f"“{short}”: {' or '.join(f'“{p}”' for p in phrases)}, read as within {readings.pop()} "
                         "in every protocol here")
-    text = ("Each cell: who holds the duty, by common role · its deadline, from what starts it (clause). Several "
-            "rules of one kind are numbered; “—”: none; “…”: shortened (whole in the detail). “at 48 h missing”: "
+    several = ("“+2”: two more rules of this kind, in the detail" if compact
+               else "several rules of one kind are numbered")
+    text = ("Each cell: who holds the duty, by common role · its deadline, from what starts it (clause); "
+            f"{several}; “—”: none; “…”: shortened (whole in the detail). “at 48 h missing”: "
             "if still missing 48 hours after the report; “if missing”: if still missing then. ")
     return text + ("; ".join(said) + "." if said else "")
 
@@ -141,9 +147,10 @@ def comparison_document(comparison: Comparison, detail: bool = True) -> list[Blo
     blocks: list[Block] = [
         Heading(1, TITLE),
         Para(f"Protocols: {areas}."),
-        Para(_legend(comparison), small=True),
+        Para(_legend(comparison, compact=not detail), small=True),
         Matrix(("Duty", *(area_name(a.area) for a in comparison.areas)),
-               tuple(MatrixRow(capital(row.name), f"duty-{row.duty}", row.cells) for row in comparison.rows)),
+               tuple(MatrixRow(capital(row.name), f"duty-{row.duty}", row.cells) for row in comparison.rows),
+               compact=not detail),
     ]
     if not detail:
         blocks.append(Para("Every rule in full: --detail; some duties or areas: --duty KIND,KIND or --area ID,ID.",
@@ -160,11 +167,16 @@ def comparison_document(comparison: Comparison, detail: bool = True) -> list[Blo
     return blocks
 
 
-def _cell_lines(cell: Sequence[RuleSummary]) -> list[str]:
+def _more(cell: Sequence[RuleSummary]) -> str:
+    """What a compact cell adds after its first rule: " +2" for two more rules of the kind."""
+    return f" +{len(cell) - 1}" if len(cell) > 1 else ""
+
+
+def _cell_lines(cell: Sequence[RuleSummary], compact: bool = False) -> list[str]:
     if not cell:
         return [ABSENT]
-    if len(cell) == 1:
-        return [cell[0].cell]
+    if len(cell) == 1 or compact:
+        return [cell[0].cell + _more(cell)]
     return [f"{i}. {rule.cell}" for i, rule in enumerate(cell, start=1)]
 
 
@@ -174,6 +186,7 @@ def _cell_lines(cell: Sequence[RuleSummary]) -> list[str]:
 DUTY_COLUMN = 36
 CELL_CAP = 44
 CELL_MIN = 18
+ONE_LINE_CELL = 40  # a compact cell narrower than this wraps onto a second line rather than lose its meaning
 
 
 def _wrap(text: str, width: int, hang: int = 0) -> list[str]:
@@ -200,6 +213,24 @@ def _one_line(rule: RuleSummary, prefix: str, width: int) -> str:
     return _cut(f"{prefix}{_cut(rule.cell_holder, 8)}{tail}", width)
 
 
+def _compact_cell(cell: Sequence[RuleSummary], width: int, fits: bool) -> list[str]:
+    """A compact cell: its first rule and how many more, on one line (shortened) when the matrix has its room or
+    the column is still wide enough for a shortened rule to read; in narrower columns, wrapped onto at most two
+    lines, the holder shortened first and then the end cut."""
+    if not cell:
+        return [ABSENT]
+    more = _more(cell)
+    if fits or width >= ONE_LINE_CELL:
+        return [_one_line(cell[0], "", width - len(more)) + more]
+    rule = cell[0]
+    for text in (rule.cell, f"{rule.cell_holder_first} · {rule.cell_timing} ({rule.cell_clause})"):
+        lines = _wrap(text + more, width, 2)
+        if len(lines) <= 2:
+            return lines
+    rest = " ".join(line.strip() for line in lines[1:])
+    return [lines[0], "  " + _cut(rest[: len(rest) - len(more)], width - 2 - len(more)) + more]
+
+
 def _text_cell(cell: Sequence[RuleSummary], width: int, height: int | None) -> list[str]:
     """A cell in `height` lines, the number of rules in its row's tallest cell, so that the matrix has one line
     per rule: a long rule wraps onto lines the row has spare, and is shortened to one line when there are none.
@@ -222,8 +253,8 @@ def _text_cell(cell: Sequence[RuleSummary], width: int, height: int | None) -> l
 def _natural_widths(matrix: Matrix) -> list[int]:
     first = max(len(matrix.headers[0]), min(DUTY_COLUMN, max((len(r.name) for r in matrix.rows), default=0)))
     return [first, *(max(len(matrix.headers[i + 1]),
-                         min(CELL_CAP, max((len(line) for r in matrix.rows for line in _cell_lines(r.cells[i])),
-                                           default=0)))
+                         min(CELL_CAP, max((len(line) for r in matrix.rows
+                                            for line in _cell_lines(r.cells[i], matrix.compact)), default=0)))
                      for i in range(len(matrix.headers) - 1))]
 
 
@@ -240,8 +271,8 @@ def _fitted_widths(matrix: Matrix, width: int) -> list[int]:
 
 
 def _matrix_text(matrix: Matrix, width: int | None) -> list[str]:
-    """The matrix in one line per rule when it has the room it needs (no `width`, or a wide enough one); in
-    `width`, with every rule wrapped whole, when it has not."""
+    """The matrix in one line per rule (compact: per duty kind) when it has the room it needs (no `width`, or a
+    wide enough one); in `width`, with every rule shown wrapped whole, when it has not."""
     widths = _natural_widths(matrix)
     fits = width is None or sum(widths) + 3 * (len(widths) - 1) <= width
     if not fits and width is not None:
@@ -255,9 +286,13 @@ def _matrix_text(matrix: Matrix, width: int | None) -> list[str]:
     out = [*row([_wrap(h, w) for h, w in zip(matrix.headers, widths, strict=True)]), rule]
     for item in matrix.rows:
         name = _wrap(item.name, widths[0], 2)
-        height = max(len(name), *(len(cell) for cell in item.cells)) if fits else None
-        out += row([name, *(_text_cell(c, w, height) for c, w in zip(item.cells, widths[1:], strict=True))])
-        if not fits:  # rows of several lines each: a rule between them
+        if matrix.compact:
+            cells = [_compact_cell(c, w, fits) for c, w in zip(item.cells, widths[1:], strict=True)]
+        else:
+            height = max(len(name), *(len(cell) for cell in item.cells)) if fits else None
+            cells = [_text_cell(c, w, height) for c, w in zip(item.cells, widths[1:], strict=True)]
+        out += row([name, *cells])
+        if not fits and not matrix.compact:  # rows of several lines each: a rule between them
             out.append(rule)
     return out
 
@@ -318,7 +353,7 @@ def render_markdown(blocks: Sequence[Block]) -> str:
             out.append("| " + " | ".join(_md(h) for h in block.headers) + " |")
             out.append("|" + "---|" * len(block.headers))
             for row in block.rows:
-                cells = ["<br>".join(_md(line) for line in _cell_lines(cell)) for cell in row.cells]
+                cells = ["<br>".join(_md(line) for line in _cell_lines(cell, block.compact)) for cell in row.cells]
                 out.append(f"| {_md(row.name)} | " + " | ".join(cells) + " |")
             out.append("")
         else:
