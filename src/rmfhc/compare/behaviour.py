@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import zip_longest
-from typing import Literal
+from typing import Literal, TypeVar
 
 from ..dates import LONDON
 from ..errors import EvaluationError
@@ -127,6 +127,22 @@ _UPCOMING_TESTS: tuple[Callable[[Upcoming, Upcoming], bool], ...] = (
 )
 
 
+_T = TypeVar("_T")
+
+
+def _pair_by(left: list[_T], right: list[_T], tests: Sequence[Callable[[_T, _T], bool]]) -> list[tuple[_T, _T]]:
+    """Take out of `left` and `right` the pairs each test finds, the tests in order; what is left stays."""
+    pairs: list[tuple[_T, _T]] = []
+    for test in tests:
+        for x in list(left):
+            match = next((y for y in right if test(x, y)), None)
+            if match is not None:
+                pairs.append((x, match))
+                left.remove(x)
+                right.remove(match)
+    return pairs
+
+
 def _pair_duties(duties_a: Sequence[Duty], duties_b: Sequence[Duty]) -> tuple[list[tuple[Duty, Duty]], list[Duty],
                                                                               list[Duty]]:
     """Pair duties of the same kind and episode: the same rule and occurrence, then the same required time,
@@ -140,13 +156,7 @@ def _pair_duties(duties_a: Sequence[Duty], duties_b: Sequence[Duty]) -> tuple[li
     only_a: list[Duty] = []
     only_b: list[Duty] = []
     for left, right in groups.values():
-        for test in _DUTY_TESTS:
-            for x in list(left):
-                match = next((y for y in right if test(x, y)), None)
-                if match is not None:
-                    pairs.append((x, match))
-                    left.remove(x)
-                    right.remove(match)
+        pairs += _pair_by(left, right, _DUTY_TESTS)
         if len(left) == 1 and len(right) == 1:
             pairs.append((left.pop(), right.pop()))
         only_a += left
@@ -157,15 +167,7 @@ def _pair_duties(duties_a: Sequence[Duty], duties_b: Sequence[Duty]) -> tuple[li
 def _pair_upcoming(up_a: Sequence[Upcoming], up_b: Sequence[Upcoming]) -> tuple[
         list[tuple[Upcoming, Upcoming]], list[Upcoming], list[Upcoming]]:
     left, right = list(up_a), list(up_b)
-    pairs = []
-    for test in _UPCOMING_TESTS:
-        for x in list(left):
-            match = next((y for y in right if test(x, y)), None)
-            if match is not None:
-                pairs.append((x, match))
-                left.remove(x)
-                right.remove(match)
-    return pairs, left, right
+    return _pair_by(left, right, _UPCOMING_TESTS), left, right
 
 
 def _subject(x: Duty | Upcoming, y: Duty | Upcoming | None = None, upcoming: bool = False) -> str:
