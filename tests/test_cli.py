@@ -76,7 +76,8 @@ CHILD = {"date_of_birth": "2011-05-02"}
     [
         ("{not json", "not valid JSON"),
         ({"child": CHILD, "episodes": [{"id": "E1", "kind": "missing", "last_seen_at": "2026-11-02T09:00"}]},
-         "episodes.0.last_seen_at: this timestamp has no UTC offset"),
+         "episodes.0.last_seen_at: '2026-11-02T09:00' has no UTC offset: write 2026-11-02T09:00:00+00:00 if it is "
+         "London time"),
         ({"child": CHILD, "episodes": [{"id": "E1", "kind": "missing"}]}, "episodes.0.last_seen_at: Field required"),
         ({"child": CHILD, "episodes": [{"id": "E1", "kind": "missing", "last_seen_at": "2026-11-02T09:00Z",
                                          "reported_at": "2026-11-02T10:00Z", "found_at": "2026-11-02T09:30Z"}]},

@@ -22,6 +22,7 @@ from rmfhc.dates import (
     next_working_day,
     next_working_day_close,
     subtract,
+    without_offset,
     working_days_after,
 )
 
@@ -181,3 +182,21 @@ def test_the_next_time_of_day_is_strictly_after_the_moment_and_keeps_the_wall_cl
     assert next_time_of_day(london(2026, 11, 3, 1, 59), time(2)) == london(2026, 11, 3, 2, 0)
     # 01:30 on 28 March 2027 does not exist: it moves forward by the gap to 02:30 BST.
     assert next_time_of_day(london(2027, 3, 27, 22, 0), time(1, 30)) == london(2027, 3, 28, 2, 30)
+
+
+@pytest.mark.parametrize(("given", "advice"), [
+    # London's offset at that wall-clock time: GMT (+00:00) in winter, BST (+01:00) in summer, the change at
+    # 01:00 UTC on the last Sunday of March (29 March 2026) and of October (25 October 2026).
+    ("2026-11-07T10:00", "write 2026-11-07T10:00:00+00:00 if it is London time, or 2026-11-07T10:00:00Z if it is UTC"),
+    ("2026-07-01T10:00", "write 2026-07-01T10:00:00+01:00 if it is London time, or 2026-07-01T10:00:00Z if it is UTC"),
+    ("2026-03-29T00:59", "write 2026-03-29T00:59:00+00:00 if it is London time"),  # just before the clocks go forward
+    ("2026-03-29T01:30", "is not a time London had (the clocks went forward): write 2026-03-29T01:30:00Z if it is UTC"),
+    ("2026-03-29T02:00", "write 2026-03-29T02:00:00+01:00 if it is London time"),  # just after
+    ("2026-10-25T00:59", "write 2026-10-25T00:59:00+01:00 if it is London time"),  # just before the clocks go back
+    ("2026-10-25T01:30", "London had that time twice (the clocks went back): write 2026-10-25T01:30:00+01:00 for the "
+                         "first, 2026-10-25T01:30:00+00:00 for the second"),
+    ("2026-10-25T02:00", "write 2026-10-25T02:00:00+00:00 if it is London time"),  # just after
+    ("not a time", "this timestamp has no UTC offset; add Z (UTC) or London's offset then (+00:00 or +01:00)"),
+])
+def test_a_timestamp_without_an_offset_gets_the_offset_london_had_then(given: str, advice: str) -> None:
+    assert advice in without_offset(given)

@@ -119,8 +119,8 @@ def test_a_bad_history_is_reported_at_the_field(tmp_path: Path) -> None:
     line = place(path, 'reported_at: "2026-11-02T10:00:00"').rsplit(":", 1)[0]
     assert results[0].status == "ERROR"
     assert results[0].failures[0].startswith(f"{line}:")
-    assert results[0].failures[0].endswith("this timestamp has no UTC offset; write it as 2026-11-02T21:00:00+00:00 "
-                                           "or ...Z")
+    assert results[0].failures[0].endswith("'2026-11-02T10:00:00' has no UTC offset: write 2026-11-02T10:00:00+00:00 "
+                                           "if it is London time, or 2026-11-02T10:00:00Z if it is UTC")
 
 
 def edited_dorset(folder: Path) -> Path:

@@ -144,7 +144,9 @@ def test_batch_answers_every_line_in_order_and_a_bad_line_does_not_stop_it(clien
     assert set(bad) == {2, 5, 6, 8} and all(b["status"] == 400 and set(b) == {"line", "status", "error"}
                                             for b in bad.values())
     assert bad[2]["error"].startswith("line 2, column 2: not valid JSON")
-    assert "episodes.0.last_seen_at: this timestamp has no UTC offset" in bad[5]["error"]
+    assert bad[5]["error"].endswith("episodes.0.last_seen_at: '2026-11-02T09:00' has no UTC offset: write "
+                                    "2026-11-02T09:00:00+00:00 if it is London time, or 2026-11-02T09:00:00Z if it "
+                                    "is UTC")
     assert "no protocol called 'narnia'" in bad[6]["error"]
     assert bad[8]["error"] == "as_of: 'yesterday' is not a timestamp such as 2026-11-07T10:00Z"
 
@@ -158,7 +160,8 @@ def test_batch_of_many_lines_keeps_the_order(client: httpx.Client) -> None:
 
 def test_batch_refuses_a_bad_query_or_an_empty_body(client: httpx.Client) -> None:
     naive = client.post("/batch", content=json.dumps(BODY), params={"as_of": "2026-11-07T10:00"})
-    assert error_of(naive) == "as_of: '2026-11-07T10:00' has no UTC offset; write 2026-11-07T10:00Z or +01:00"
+    assert error_of(naive) == ("as_of: '2026-11-07T10:00' has no UTC offset: write 2026-11-07T10:00:00+00:00 if it is "
+                               "London time, or 2026-11-07T10:00:00Z if it is UTC")
     assert "not a protocol name" in error_of(client.post("/batch", content=json.dumps(BODY),
                                                          params={"protocol": "../protocols/dorset.yaml"}))
     assert error_of(client.post("/batch", content=b"\n  \n")).startswith("batch: no lines")

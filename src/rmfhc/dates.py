@@ -240,3 +240,23 @@ def age_on(date_of_birth: date, instant: datetime) -> int:
     today = instant.astimezone(LONDON).date()
     birthday_passed = (today.month, today.day) >= (date_of_birth.month, date_of_birth.day)
     return today.year - date_of_birth.year - (0 if birthday_passed else 1)
+
+
+def without_offset(given: object) -> str:
+    """What to say of a timestamp written without a UTC offset: the same wall-clock time with the offset London
+    had then (+00:00 in winter, +01:00 in summer) if it is London time, or with Z if it is UTC. An hour the
+    clocks repeat in October gets both offsets; an hour they skip in March is said not to exist in London."""
+    try:
+        naive = given if isinstance(given, datetime) else datetime.fromisoformat(str(given))
+    except ValueError:
+        return "this timestamp has no UTC offset; add Z (UTC) or London's offset then (+00:00 or +01:00)"
+    naive = naive.replace(tzinfo=None)
+    first, second = (naive.replace(tzinfo=LONDON, fold=fold) for fold in (0, 1))
+    utc = f"{naive.isoformat()}Z if it is UTC"
+    if first.utcoffset() == second.utcoffset():
+        return f"'{given}' has no UTC offset: write {first.isoformat()} if it is London time, or {utc}"
+    if first.astimezone(UTC).astimezone(LONDON).replace(tzinfo=None) != naive:
+        return (f"'{given}' has no UTC offset, and is not a time London had (the clocks went forward): "
+                f"write {utc}")
+    return (f"'{given}' has no UTC offset, and London had that time twice (the clocks went back): write "
+            f"{first.isoformat()} for the first, {second.isoformat()} for the second, or {utc}")

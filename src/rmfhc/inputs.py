@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
 
+from .dates import without_offset
 from .errors import EvaluationError
 
 _MOMENT: TypeAdapter[datetime] = TypeAdapter(datetime)
@@ -22,5 +23,5 @@ def parse_as_of(text: str) -> datetime:
     except ValidationError:
         raise EvaluationError(f"'{text}' is not a timestamp such as 2026-11-07T10:00Z") from None
     if moment.tzinfo is None:
-        raise EvaluationError(f"'{text}' has no UTC offset; write 2026-11-07T10:00Z or +01:00")
+        raise EvaluationError(without_offset(text))
     return moment

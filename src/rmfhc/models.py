@@ -15,6 +15,7 @@ from typing import Any, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import _read
+from .dates import without_offset
 from .errors import HistoryError, wrong_type
 
 
@@ -269,7 +270,7 @@ def describe_validation_error(error: ValidationError, source: str = "history",
                              not str(part).startswith("function-"))
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "timezone_aware":
-            message = "this timestamp has no UTC offset; write it as 2026-11-02T21:00:00+00:00 or ...Z"
+            message = without_offset(item.get("input"))
         lines.append(f"{source}: {_place(loc)}: {message}")
     return "\n".join(lines)
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from . import _suggest, _yaml
-from .dates import LONDON
+from .dates import LONDON, without_offset
 from .errors import HistoryError, Problem, RmfhcError, ScenarioError, wrong_type
 from .evaluate import Duty, DutyState, EscalationState, Evaluation, evaluate
 from .models import History, describe_validation_error, load_history
@@ -193,7 +193,7 @@ def _problems(document: _yaml.Document, error: ValidationError) -> list[tuple[tu
         elif item["type"] == "missing":
             message, loc = f"'{loc[-1]}' is required here", loc[:-1]
         elif item["type"] == "timezone_aware":
-            message = "this timestamp has no UTC offset; add Z or +01:00"
+            message = without_offset(item.get("input"))
         elif item["type"] in ("enum", "literal_error"):
             allowed = _suggest.quoted(str(item.get("ctx", {}).get("expected", "")))
             message = f"{item.get('input')!r} is not allowed here: {message.lower()}" + \
