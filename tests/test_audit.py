@@ -84,6 +84,18 @@ def test_the_audit_command_reads_ssda903_tables_in_parallel(tmp_path: Path) -> N
     assert "not_assessable" in done.stdout
 
 
+def test_the_audit_command_exits_1_when_it_refused_a_record(tmp_path: Path) -> None:
+    from rmfhc.cohort.synthetic import children
+
+    path = tmp_path / "cohort.jsonl"
+    path.write_text("\n".join([*(json.dumps(h) for h in children(4)), '{"child": {}}']) + "\n")
+    done = subprocess.run([sys.executable, "-m", "rmfhc", "audit", "-p", "dorset", "--from", "2025-04-01", "--to",
+                           "2026-04-01", str(path), "--workers", "1"], capture_output=True, text=True, cwd=ROOT,
+                          check=False)
+    assert done.returncode == 1, done.stderr
+    assert f"rmfhc audit: refused {path}:5:" in done.stderr and "Return interview" in done.stdout
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -57,7 +57,7 @@ def test_the_batch_command_streams_json_lines_and_duties_csv_with_a_summary(tmp_
     done = subprocess.run([sys.executable, "-m", "rmfhc", "batch", "-p", "durham", "--as-of", "2026-04-01T00:00Z",
                            str(path), "--duties-csv", str(tmp_path / "duties.csv"), "--workers", "2"],
                           capture_output=True, text=True, cwd=ROOT, check=False)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # a record was refused; the others are all written
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == 30 and {"source", "child", "result"} == set(lines[0])
     assert f"refused {path}:5:" in done.stderr
@@ -84,7 +84,18 @@ def test_duties_only_by_the_cohort_evaluator_writes_the_same_rows_as_child_by_ch
                            capture_output=True, text=True, cwd=ROOT, check=False)
     cohort = subprocess.run([*args, "--duties-only", "--duties-csv", str(tmp_path / "cohort.csv")],
                             capture_output=True, text=True, cwd=ROOT, check=False)
-    assert child.returncode == cohort.returncode == 0, child.stderr + cohort.stderr
+    assert child.returncode == cohort.returncode == 1, child.stderr + cohort.stderr  # line 9 refused
     assert (tmp_path / "child.csv").read_text() == (tmp_path / "cohort.csv").read_text()
     assert f"refused {path}:9:" in cohort.stderr and "records refused: 1" in cohort.stderr
     assert child.stderr.splitlines()[-2:] == cohort.stderr.splitlines()[-2:]  # the same summary
+
+
+def test_the_exit_status_is_0_when_every_record_is_evaluated_and_1_when_one_is_refused(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "rmfhc", "batch", "-p", "medway", "--as-of", "2026-04-01T00:00Z", "--workers", "1"]
+    for broken, status in (({}, 0), ({4: "not json"}, 1)):
+        path = write_cohort(tmp_path / f"cohort-{status}.jsonl", 6, broken)
+        for duties_only in ([], ["--duties-only"]):
+            done = subprocess.run([*args, str(path), *duties_only], capture_output=True, text=True, cwd=ROOT,
+                                  check=False)
+            assert done.returncode == status, done.stderr
+            assert f"records refused: {len(broken)}" in done.stderr

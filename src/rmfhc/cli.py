@@ -219,7 +219,7 @@ EXIT_STATUS = """\
 exit status:
   0    success: the evaluation printed, every pack valid, every scenario passed, no differences
   1    what was checked is wrong: validate found problems in a pack, test had failing scenarios,
-       diff found differences
+       diff found differences, batch or audit refused some records (the others are in the output)
   2    bad input or usage: a file that cannot be read or used, named with its line and column on
        standard error (a malformed history or scenario file, a pack with errors given to evaluate or
        test), or a wrong argument

@@ -84,7 +84,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     out.flush()
     for line in summary.lines():
         print(f"rmfhc batch: {line}", file=sys.stderr)
-    return 0
+    return 1 if summary.refused else 0
 
 
 def _duties_only(args: argparse.Namespace, pack: Any) -> int:
@@ -101,7 +101,7 @@ def _duties_only(args: argparse.Namespace, pack: Any) -> int:
     out.flush()
     for line in summary.lines():
         print(f"rmfhc batch: {line}", file=sys.stderr)
-    return 0
+    return 1 if summary.refused else 0
 
 
 def _tables(args: argparse.Namespace) -> Import:
@@ -160,7 +160,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     out = _open_out(args.out)
     out.write(render(audit) + ("\n" if args.format == "text" else ""))
     out.flush()
-    return 0
+    return 1 if refused else 0
 
 
 def add_commands(sub: Any, as_of: Any) -> None:
@@ -168,7 +168,8 @@ def add_commands(sub: Any, as_of: Any) -> None:
     batch = sub.add_parser("batch", help="evaluate many histories in parallel; results as JSON lines",
                            description="Evaluate many histories against one protocol in parallel. Results are "
                                        "JSON lines ({source, child, result}); a bad history is reported on "
-                                       "stderr with its line number and skipped; a summary ends the run.")
+                                       "stderr with its line number and skipped, and the exit status is then 1; "
+                                       "a summary ends the run.")
     batch.add_argument("input", help="a JSON-lines file (one history per line), a folder of .json files, or -")
     batch.add_argument("--protocol", "-p", required=True)
     batch.add_argument("--as-of", required=True, type=as_of)
@@ -191,7 +192,9 @@ def add_commands(sub: Any, as_of: Any) -> None:
     audit = sub.add_parser("audit", help="a compliance audit of a cohort: done on time, late, or never",
                            description="Audit a cohort against a protocol: per duty kind and rule, the duties "
                                        "required between --from and --to and what became of them, with the "
-                                       "national measure 'return interview offered within 72 hours of return'.")
+                                       "national measure 'return interview offered within 72 hours of return'. "
+                                       "A bad history is reported on stderr and left out; the exit status is then "
+                                       "1.")
     audit.add_argument("input", nargs="?", help="histories: a JSON-lines file or a folder of .json files")
     audit.add_argument("--protocol", "-p", required=True)
     audit.add_argument("--from", dest="start", required=True, type=_date, help="first day (YYYY-MM-DD)")
