@@ -31,7 +31,6 @@ from ..pack import ClockFrom, DeadlineKind, OnReturn, Pack, Rule
 from ..results import DutyState, iso_duration
 from . import vectime as vt
 
-Column = npt.NDArray[Any]
 Mask = npt.NDArray[np.bool_]
 NAT = vt.NAT
 _STATES = list(DutyState)
