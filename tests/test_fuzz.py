@@ -54,7 +54,7 @@ rules:
     when: {all: [{child.looked_after: true}, {any: [{child.age: {under: 16}}, {not: {child.locality: north}}]}]}
     clock: {from: reported, after: 2 hours, if_still_missing: true}
     due: within 24 hours
-    stands_down_when_found: true
+    on_return: stands_down
     roles: [tm]
     escalation: [{after: 0 hours, to: [tm, sw], action: alert}]
     source: {section: "1", quote: q}
@@ -74,7 +74,7 @@ checks:
     when: {episode.risk_levels: {contains: low}}
     source: {section: "3", quote: q}
 not_encoded:
-  - {refs: [S9], section: "9", reason: A standing meeting, not a duty.}
+  - {refs: [S9], section: "9", reason: "A standing meeting, not a duty."}
 """
 
 DORSET = (PROTOCOLS / "dorset.yaml").read_bytes()
@@ -252,6 +252,18 @@ def cli(*argv: str) -> int:
         except SystemExit as stop:
             assert stop.code == 2
             return 2
+
+
+def test_the_unmutated_seeds_evaluate_without_any_error(folder: Path) -> None:
+    """The fuzz tests accept the library's own errors; the seeds they mutate must give none at all, so that an
+    error the engine raises on good input cannot hide among them."""
+    for seed in PACKS:
+        path = folder / "pack.yaml"
+        path.write_bytes(seed)
+        pack = validate_pack(path)
+        history = read_history(EXAMPLE)
+        evaluate(pack, history, datetime(2026, 10, 12, 20, tzinfo=UTC), explain=True)
+        assert evaluate(pack, history, datetime(2026, 11, 7, 10, tzinfo=UTC), explain=True).duties
 
 
 # --- packs ---------------------------------------------------------------------------------------------

@@ -734,8 +734,15 @@ def evaluate(pack: Pack, history: History, as_of: datetime, *, explain: bool = F
     except RmfhcError:
         raise
     except (OverflowError, ValueError) as error:
-        # Dates beyond the calendar (year 9999) and similar extremes of generated input.
-        raise EvaluationError(f"cannot evaluate this history: {error}") from None
+        # Only dates beyond the calendar (after year 9999) are the input's doing; any other error is a fault in
+        # rmfhc and must not be dressed up as the user's.
+        if not _beyond_the_calendar(error):
+            raise
+        raise EvaluationError(f"cannot evaluate this history: a date goes beyond the year 9999 ({error})") from None
+
+
+def _beyond_the_calendar(error: Exception) -> bool:
+    return isinstance(error, OverflowError) or "out of range" in str(error)
 
 
 def _known_episodes(pack: Pack, history: History, as_of: datetime) -> list[_Known]:
