@@ -578,3 +578,122 @@ def test_placed_in_another_authoritys_area(more: Pack, placing: str | None, host
     h = history(episode("E1", "2026-11-02T09:00Z", reported_at="2026-11-02T10:00Z"), looked_after=True,
                 placement={"type": "foster", "placing_authority": placing, "host_authority": host})
     assert bool(duties(evaluate(more, h, at("2026-11-02T11:00Z")), "placed-in-another-authority")) is required
+
+
+# ---------------------------------------------------------------------------------------------------------
+# X2 again: a recorded act is one person's. Rules of the event's kind that share its credit (`done_by`) take it
+# only with a holder in common; another kind's act that the pack says meets a duty (`done_by`) does, whoever.
+
+PEOPLE = """
+protocol: {id: people-test, area: Test, title: Test, version: "1", seed: none.txt}
+readings:
+  immediately: {allows: 1 hour, interpretation: an act within the hour is immediate}
+roles:
+  foster: {title: Foster carer, role: carer}
+  sw: {title: Social Worker, role: social_worker}
+  tm: {title: Team Manager, role: team_manager}
+  police: {title: Police, role: police}
+rules:
+  - id: carer-tells-social-worker
+    duty: inform_social_worker
+    title: The carer immediately informs the social worker or out of hours
+    clock: {from: noticed}
+    due: immediately
+    done_by: [inform_social_worker, inform_out_of_hours_service]
+    roles: [foster]
+    source: {section: "1", quote: q}
+  - id: social-worker-tells-team-manager
+    duty: inform_social_worker
+    title: The social worker informs the team manager within 24 hours
+    clock: {from: reported}
+    due: within 24 hours
+    roles: [sw]
+    source: {section: "2", quote: q}
+  - id: team-manager-tells-service-manager
+    duty: inform_senior_manager
+    title: The team manager informs the service manager within 24 hours of the report
+    clock: {from: reported}
+    due: within 24 hours
+    roles: [tm]
+    source: {section: "3", quote: q}
+  - id: team-manager-tells-service-manager-after-the-meeting
+    duty: inform_senior_manager
+    title: After the strategy discussion the team manager informs the service manager within 24 hours
+    clock: {from: duty_done, duty: strategy_discussion}
+    due: within 24 hours
+    done_by: [inform_senior_manager]
+    roles: [tm]
+    source: {section: "4", quote: q}
+  - id: safe-and-well
+    duty: safe_and_well_check
+    title: The police check the child is safe and well within 24 hours of return
+    clock: {from: found}
+    due: within 24 hours
+    roles: [police]
+    source: {section: "5", quote: q}
+  - id: carer-calls-police-on-return
+    duty: police_called_on_return
+    title: The carer calls the police within the hour of return; the police attending also meets it
+    clock: {from: found}
+    due: immediately
+    done_by: [police_called_on_return, safe_and_well_check]
+    roles: [foster]
+    source: {section: "6", quote: q}
+"""
+
+
+@pytest.fixture
+def people(write_pack: Callable[[str], Path]) -> Pack:
+    return validate_pack(write_pack(PEOPLE, "people.yaml"))
+
+
+def _noticed_20_reported_20_15(*events: dict[str, Any], found: str | None = None) -> History:
+    more: dict[str, Any] = {"found_at": found} if found else {}
+    return history(episode("E1", "2026-11-02T19:00Z", noticed_at="2026-11-02T20:00Z",
+                           reported_at="2026-11-02T20:15Z", events=list(events), **more), looked_after=True)
+
+
+def test_an_unattributed_call_to_the_social_worker_is_the_carers_not_also_the_social_workers(people: Pack) -> None:
+    # Noticed Mon 20:00: the carer's duty is due 21:00. Reported 20:15: the social worker's is due Tue 20:15.
+    # The call at 20:30 does the duty due soonest, the carer's; the social worker's is overdue from Tue 20:16.
+    h = _noticed_20_reported_20_15({"duty": "inform_social_worker", "at": "2026-11-02T20:30Z"})
+    result = evaluate(people, h, at("2026-11-03T20:16Z"))
+    carer = only(result, "carer-tells-social-worker")
+    assert (carer.state, carer.done_at, carer.due) == (DutyState.DONE_ON_TIME, at("2026-11-02T20:30Z"),
+                                                      at("2026-11-02T21:00Z"))
+    social_worker = only(result, "social-worker-tells-team-manager")
+    assert (social_worker.state, social_worker.due) == (DutyState.OVERDUE, at("2026-11-03T20:15Z"))
+    assert only(evaluate(people, h, at("2026-11-03T20:15Z")), "social-worker-tells-team-manager").state \
+        is DutyState.DUE  # just before: due, at its deadline
+
+
+def test_a_call_recorded_as_the_social_workers_is_theirs_and_not_the_carers(people: Pack) -> None:
+    h = _noticed_20_reported_20_15({"duty": "inform_social_worker", "at": "2026-11-02T20:30Z", "by": "sw"})
+    result = evaluate(people, h, at("2026-11-03T20:16Z"))
+    assert only(result, "social-worker-tells-team-manager").state is DutyState.DONE_ON_TIME
+    assert only(result, "carer-tells-social-worker").state is DutyState.OVERDUE  # due 21:00, never done
+
+
+def test_one_call_by_the_same_person_meets_both_of_their_duties_that_share_it(people: Pack) -> None:
+    # Reported 20:15: due Tue 20:15. The strategy discussion at 22:00: the second duty due Tue 22:00. One call
+    # at Tue 09:00 by the team manager does both; one at 21:59, before the discussion, only the first.
+    meeting = {"duty": "strategy_discussion", "at": "2026-11-02T22:00Z"}
+    after = _noticed_20_reported_20_15(meeting, {"duty": "inform_senior_manager", "at": "2026-11-03T09:00Z"})
+    result = evaluate(people, after, at("2026-11-04T10:00Z"))
+    assert only(result, "team-manager-tells-service-manager").state is DutyState.DONE_ON_TIME
+    assert only(result, "team-manager-tells-service-manager-after-the-meeting").state is DutyState.DONE_ON_TIME
+    before = _noticed_20_reported_20_15({"duty": "inform_senior_manager", "at": "2026-11-02T21:59Z"}, meeting)
+    result = evaluate(people, before, at("2026-11-04T10:00Z"))
+    assert only(result, "team-manager-tells-service-manager").state is DutyState.DONE_ON_TIME
+    later = only(result, "team-manager-tells-service-manager-after-the-meeting")
+    assert (later.state, later.due) == (DutyState.OVERDUE, at("2026-11-03T22:00Z"))
+
+
+def test_the_police_attending_meets_the_carers_call_to_them_whoever_recorded_it(people: Pack) -> None:
+    # Found Tue 14:00: the carer's call due 15:00, the check due Wed 14:00. The police's check at 14:40 does both.
+    h = _noticed_20_reported_20_15({"duty": "safe_and_well_check", "at": "2026-11-03T14:40Z"},
+                                   found="2026-11-03T14:00Z")
+    result = evaluate(people, h, at("2026-11-04T15:00Z"))
+    assert only(result, "safe-and-well").state is DutyState.DONE_ON_TIME
+    call = only(result, "carer-calls-police-on-return")
+    assert (call.state, call.done_at) == (DutyState.DONE_ON_TIME, at("2026-11-03T14:40Z"))

@@ -3,8 +3,11 @@
 The rules, in one place (docs/history-format.md, "Events", explains them with examples):
 
 - Events are taken in time order. An event of kind K does ONE duty instance of a rule whose kind is K and that
-  does not list `done_by` (an exclusive rule), plus every rule whose `done_by` lists K (the pack says that act
-  counts for it too). `reported`, `found` and `regraded` are moments of the episode that a `done_by` may name.
+  does not list `done_by` (an exclusive rule), plus the rules of kind K that list K in `done_by` (they share
+  it), and every rule of another kind whose `done_by` lists K (the pack says that act meets it too, whoever
+  did it). `reported`, `found` and `regraded` are moments of the episode that a `done_by` may name.
+- A recorded act is one person's: the rules of kind K it does must have a holder in common with the first of
+  them (the most likely, as below), unless the event says who did it (`by:`).
 - An event that names a rule (`rule:`) does that rule only. One that names who did it (`by:`) does only a duty
   that person holds for this child (a role key of the pack or a canonical role).
 - A declined event does only a rule that can be declined (`can_be_declined`).
@@ -109,28 +112,49 @@ def credit_events(tracks: Sequence[Track], events: list[Credit]) -> list[Credit]
             if _said(event):
                 missed.append(event)
             continue
-        best: tuple[tuple[bool, datetime, datetime, int], Track, Instance] | None = None
-        credited = False
+        open_: list[tuple[tuple[bool, datetime, datetime, int], Track, Instance]] = []
         for track in candidates:
-            if not track.accepts(event):
-                continue
-            instance = track.open_instance(event.at)
-            if instance is None:
-                continue
-            exclusive = track.rule.exclusive and event.kind == track.rule.duty
-            if exclusive or event.rule == track.rule.id:
-                key = _priority(instance, track, event.at)
-                if best is None or key < best[0]:
-                    best = (key, track, instance)
-            else:
-                instance.credit = event
-                track.credited(instance)
-                credited = True
-        if best is not None:
-            _, track, instance = best
+            if track.accepts(event):
+                instance = track.open_instance(event.at)
+                if instance is not None:
+                    open_.append((_priority(instance, track, event.at), track, instance))
+        if not open_:
+            if _said(event):
+                missed.append(event)
+            continue
+        for track, instance in _doers(event, sorted(open_, key=lambda item: item[0])):
             instance.credit = event
             track.credited(instance)
-            credited = True
-        if not credited and _said(event):
-            missed.append(event)
     return missed
+
+
+def _doers(event: Credit, open_: list[tuple[tuple[bool, datetime, datetime, int], Track, Instance]]) \
+        -> list[tuple[Track, Instance]]:
+    """The duties one event does, from those that could take it (most likely first).
+
+    Every rule whose `done_by` names the event's kind as another kind's act ("the police attending also meets
+    it") takes it, whoever acted. Among the rules of the event's own kind, the most likely takes it, and with it
+    the others that list the kind in `done_by` and at most one more exclusive rule; since a recorded act is one
+    person's, without `by` those others must have a holder in common with the first, so that a carer's call to
+    the social worker is not also the social worker's call to the team manager."""
+    doers: list[tuple[Track, Instance]] = []
+    person: frozenset[str] | None = None
+    exclusive_done = False
+    for _, track, instance in open_:
+        if track.rule.duty != event.kind and event.rule != track.rule.id:
+            doers.append((track, instance))  # another kind's act that the pack says meets this duty too
+            continue
+        if person is None:
+            person = track.holder_keys
+        elif event.index >= 0 and event.by is None and not person & track.holder_keys:
+            continue
+        if _exclusive(track, event):
+            if exclusive_done:
+                continue
+            exclusive_done = True
+        doers.append((track, instance))
+    return doers
+
+
+def _exclusive(track: Track, event: Credit) -> bool:
+    return (track.rule.exclusive and event.kind == track.rule.duty) or event.rule == track.rule.id
