@@ -271,6 +271,39 @@ def test_without_noticed_at_the_clock_starts_when_last_seen(pack: Pack) -> None:
                 placement={"type": "foster"})
     duty = only(evaluate(pack, h, at("2026-11-03T10:00Z")), "carer-tells-police")
     assert (duty.required_at, duty.state) == (at("2026-11-02T19:00Z"), DutyState.DONE_ON_TIME)
+    assert "noticed-not-recorded" not in {f.check for f in evaluate(pack, h, at("2026-11-03T10:00Z")).findings}
+
+
+@pytest.mark.parametrize(("reported", "state"), [("2026-11-02T20:00Z", DutyState.DONE_ON_TIME),
+                                                  ("2026-11-02T20:01Z", DutyState.DONE_LATE)])
+def test_a_report_late_only_against_the_time_last_seen_says_so(pack: Pack, reported: str, state: DutyState) -> None:
+    # No noticed_at: the clock starts when last seen, 19:00, so the report is due 20:00. At 20:01 it is done
+    # late on that reading only, and the finding and the explanation say the noticed time was not recorded.
+    h = history(episode("E1", "2026-11-02T19:00Z", reported_at=reported), looked_after=True,
+                placement={"type": "foster"})
+    result = evaluate(pack, h, at("2026-11-03T10:00Z"), explain=True)
+    duty = only(result, "carer-tells-police")
+    assert (duty.due, duty.state) == (at("2026-11-02T20:00Z"), state)
+    assert duty.explanation is not None and "noticed is not recorded" in duty.explanation.clock
+    noticed = [f for f in result.findings if f.check == "noticed-not-recorded"]
+    assert len(noticed) == (state is DutyState.DONE_LATE)
+    assert all("carer-tells-police" in f.finding and f.episode == "E1" for f in noticed)
+
+
+@pytest.mark.parametrize(("as_of", "state"), [("2026-11-02T19:00Z", None),  # not yet noticed: no duty yet
+                                               ("2026-11-02T21:00Z", DutyState.DUE),
+                                               ("2026-11-02T22:00Z", DutyState.DUE),  # at the deadline
+                                               ("2026-11-02T22:01Z", DutyState.OVERDUE)])
+def test_before_the_absence_is_noticed_the_carers_first_duty_has_not_arisen(
+        pack: Pack, as_of: str, state: DutyState | None) -> None:
+    # Last seen 16:00, noticed 21:00, reported 23:00: at 19:00 nobody knew the child was missing. From 21:00
+    # the carer's report is due by 22:00 (within the hour); the report at 23:00 is after every as_of here.
+    h = history(episode("E1", "2026-11-02T16:00Z", noticed_at="2026-11-02T21:00Z", reported_at="2026-11-02T23:00Z"),
+                looked_after=True, placement={"type": "foster"})
+    found = duties(evaluate(pack, h, at(as_of)), "carer-tells-police")
+    assert [d.state for d in found] == ([] if state is None else [state])
+    if found:
+        assert (found[0].required_at, found[0].due) == (at("2026-11-02T21:00Z"), at("2026-11-02T22:00Z"))
 
 
 # ---------------------------------------------------------------------------------------------------------

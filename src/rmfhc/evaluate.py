@@ -65,7 +65,7 @@ class _Known:
 
     episode: Episode
     last_seen: datetime
-    noticed: datetime
+    noticed: datetime | None  # None: noticed after as_of, so the carers' first duties have not yet arisen
     reported: datetime | None
     found: datetime | None
     found_report: datetime | None
@@ -77,6 +77,7 @@ class _Known:
     snapshots: list[tuple[datetime, dict[str, Any]]] | None = None
     last_moment: datetime = _EARLIEST  # when the last timed fact (grading, concern, report) became known
     reported_out_of_hours: bool | None = None
+    noticed_assumed: bool = False  # no noticed_at recorded: the time last seen stands in for it
 
     @classmethod
     def at(cls, episode: Episode, as_of: datetime) -> _Known:
@@ -89,13 +90,13 @@ class _Known:
         events.sort(key=lambda c: (c.at, c.index))
         gradings = sorted((_utc(g.graded_at), g.level) for g in episode.risk if g.graded_at <= as_of)
         concerns = sorted((_utc(c.known_at), c.concern) for c in episode.concerns if c.known_at <= as_of)
-        noticed = _utc(episode.noticed)
         reported, found = known(episode.reported_at), known(episode.found_at)
         last = max([t for t, _ in gradings[-1:]] + [t for t, _ in concerns[-1:]] + ([reported] if reported else [])
                    + ([found] if found and episode.returned_by is not None else []), default=_EARLIEST)
-        return cls(episode, _utc(episode.last_seen_at), noticed if noticed <= as_of else _utc(episode.last_seen_at),
-                   reported, found, known(episode.found_report_received_at),
-                   gradings, concerns, events, last_moment=last)
+        last_seen = _utc(episode.last_seen_at)
+        noticed = last_seen if episode.noticed_at is None else known(episode.noticed_at)
+        return cls(episode, last_seen, noticed, reported, found, known(episode.found_report_received_at),
+                   gradings, concerns, events, last_moment=last, noticed_assumed=episode.noticed_at is None)
 
     def out_of_hours(self, pack: Pack) -> bool | None:
         """Whether the report was made outside the office's hours (worked out once)."""
@@ -573,9 +574,11 @@ def _why(rule: Rule, instance: Instance, state: DutyState, known: _Known, as_of:
     return f"required from {_when(instance.required_at)}; not done yet; due by {due}"
 
 
-def _clock_text(rule: Rule, anchor: datetime) -> str:
+def _clock_text(rule: Rule, anchor: datetime, known: _Known) -> str:
     clock = rule.clock
     text = f"clock from {clock.start.value} at {_when(anchor)}"
+    if clock.start is ClockFrom.NOTICED and known.noticed_assumed:
+        text += " (when the absence was noticed is not recorded: the time the child was last seen)"
     if clock.after is not None:
         text += f", required after {clock.after}"
     if clock.time_of_day is not None:
@@ -609,7 +612,7 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
             tests: list[Trace] = []
             rule.when.trace(facts, tests)
             explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
-                                      _clock_text(rule, track.anchor), describe_deadline_reading(rule), counted,
+                                      _clock_text(rule, track.anchor, known), describe_deadline_reading(rule), counted,
                                       {f: list(v) if isinstance(v, tuple) else v  # as JSON reads it back
                                        for f in rule.facts_read for v in (facts[f],)})
         escalation = _escalation(rule, instance, state, known, as_of, pack) if rule.escalation and assessable else ()
@@ -652,8 +655,8 @@ def _gap_findings(known: _Known, waiting: list[Rule], risk_rules: list[Rule]) ->
     if known.reported is None and waiting:
         findings.append(Finding(
             "not-reported", episode,
-            f"No police report is recorded for this episode, so {len(waiting)} duties that run from the report "
-            f"were not assessed: {', '.join(r.id for r in waiting)}.", None))
+            f"No police report is recorded for this episode by this time, so {len(waiting)} duties that run from "
+            f"the report were not assessed: {', '.join(r.id for r in waiting)}.", None))
     if known.reported is not None and not known.gradings and risk_rules:
         findings.append(Finding(
             "no-risk-grading", episode,
@@ -696,6 +699,20 @@ def _history_findings(pack: Pack, history: History) -> list[Finding]:
                     finding=f"An event at {event.at.isoformat()} was done by '{event.by}', which is neither a "
                             "role of this protocol nor a canonical role; it was credited to no duty."))
     return findings
+
+
+def _noticed_findings(known: _Known, duties: list[Duty], pack: Pack) -> list[Finding]:
+    """An act judged late against a clock from when the absence was noticed, when that time was never recorded,
+    is late only because the time last seen stands in for it: the auditor should know."""
+    late = sorted({d.rule for d in duties
+                   if d.state is DutyState.DONE_LATE and pack.rule(d.rule).clock.start is ClockFrom.NOTICED})
+    if not late:
+        return []
+    return [Finding(
+        "noticed-not-recorded", known.episode.id,
+        f"When the absence was noticed is not recorded, so {len(late)} duties timed from it were timed from when "
+        f"the child was last seen and are done late on that reading: {', '.join(late)}. Record noticed_at if "
+        "the absence was noticed later.", None)]
 
 
 def _uncredited_findings(known: _Known, events: list[Credit]) -> list[Finding]:
@@ -811,6 +828,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
                 continue
             tracks.append(_RuleTrack(rule, known, anchor, first, as_of, pack, order, people))
         uncredited = credit_events(tracks, [*known.events, *_pseudo_events(known)])
+        episode_duties = len(duties)
         for track in tracks:
             track.finish()
             duties += _duties(track, facts, counted.get(track.rule.id, ()), as_of, pack, explain, dates_only)
@@ -819,6 +837,8 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
         findings += _check_findings(pack.checks, known)
         findings += _gap_findings(known, waiting, _needs_grading(pack, known) if not known.gradings else [])
         findings += _uncredited_findings(known, uncredited)
+        if known.noticed_assumed:
+            findings += _noticed_findings(known, duties[episode_duties:], pack)
     # All result times are UTC, so they sort as instants.
     duties.sort(key=lambda d: (d.required_at, d.episode, d.rule, d.occurrence))
     upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))

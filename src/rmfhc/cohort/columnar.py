@@ -457,15 +457,15 @@ def _credit(pack: Pack, table: _Table, blocks: list[_Block], held: dict[str, Mas
 
 
 def _contested(table: _Table, blocks: list[_Block]) -> npt.NDArray[np.int64]:
-    """Episodes with acts that more than one duty instance could take: several exclusive instances of a kind
-    with an event of that kind, or a repeating duty with any act that could do it."""
+    """Episodes with acts that more than one duty instance could take: several rules of a kind with an event of
+    that kind (one exclusive takes it from another; one sharing it does only with a holder in common), or a
+    repeating duty with any act that could do it."""
     takers: dict[tuple[int, str], int] = {}
     repeats: set[tuple[int, str]] = set()
     for block in blocks:
         rule = block.rule
         for position in block.rows.tolist():
-            if rule.exclusive:
-                takers[(position, rule.duty)] = takers.get((position, rule.duty), 0) + 1
+            takers[(position, rule.duty)] = takers.get((position, rule.duty), 0) + 1
             if rule.repeat is not None:
                 repeats.add((position, rule.id))
     episodes = {position for (position, kind), count in takers.items()
@@ -485,7 +485,7 @@ def _can_be_done(rule: Rule, known: _Known) -> bool:
 
 def _share_out(pack: Pack, table: _Table, blocks: list[_Block], held: dict[str, Mask], episodes: set[int]) -> None:
     from ..credit import Instance, Track, credit_events
-    from ..evaluate import _pseudo_events
+    from ..evaluate import _keys, _people, _pseudo_events
 
     tracks: dict[tuple[int, str], Track] = {}
     places: list[tuple[_Block, int, Instance]] = []
@@ -497,8 +497,9 @@ def _share_out(pack: Pack, table: _Table, blocks: list[_Block], held: dict[str, 
             track = tracks.get(key)
             if track is None:
                 order = _order(pack, table, held, position, block.rule)
+                holders = _people(block.rule, table.known[position].facts, {})[0]
                 track = Track(block.rule, _dt(block.anchor[i]), _dt(block.lower[i]),
-                              None if block.upper[i] == NAT else _dt(block.upper[i]), order)
+                              None if block.upper[i] == NAT else _dt(block.upper[i]), order, _keys(holders))
                 tracks[key] = track
             if block.occurrence == 1:
                 track.lower = _dt(block.lower[i])
