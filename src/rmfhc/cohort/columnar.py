@@ -457,24 +457,36 @@ def _credit(pack: Pack, table: _Table, blocks: list[_Block], held: dict[str, Mas
 
 
 def _contested(table: _Table, blocks: list[_Block]) -> npt.NDArray[np.int64]:
-    """Episodes with acts that more than one duty instance could take: several rules of a kind with an event of
-    that kind (one exclusive takes it from another; one sharing it does only with a holder in common), or a
-    repeating duty with any act that could do it."""
-    takers: dict[tuple[int, str], int] = {}
+    """Episodes with acts that more than one duty instance could take: an event of a kind that two exclusive
+    rules could take, or that rules of its kind sharing it could take only with a holder in common with each
+    other when they have none (`rmfhc.credit`), or a repeating duty with any act that could do it."""
+    takers: dict[tuple[int, str], dict[str, Rule]] = {}
     repeats: set[tuple[int, str]] = set()
     for block in blocks:
         rule = block.rule
         for position in block.rows.tolist():
-            takers[(position, rule.duty)] = takers.get((position, rule.duty), 0) + 1
+            takers.setdefault((position, rule.duty), {})[rule.id] = rule
             if rule.repeat is not None:
                 repeats.add((position, rule.id))
-    episodes = {position for (position, kind), count in takers.items()
-                if count > 1 and any(e.kind == kind for e in table.known[position].events)}
-    rules = {block.rule.id: block.rule for block in blocks}
+    episodes = {position for (position, kind), rules in takers.items()
+                if len(rules) > 1 and any(e.kind == kind for e in table.known[position].events)
+                and _competing(list(rules.values()), table.known[position])}
+    rules_by_id = {block.rule.id: block.rule for block in blocks}
     for position, rule_id in repeats:
-        if position not in episodes and _can_be_done(rules[rule_id], table.known[position]):
+        if position not in episodes and _can_be_done(rules_by_id[rule_id], table.known[position]):
             episodes.add(position)
     return np.array(sorted(episodes), dtype=np.int64)
+
+
+def _competing(rules: list[Rule], known: _Known) -> bool:
+    """Whether rules of one kind compete for its events: two exclusive ones, or two without a holder in common
+    (else each simply takes the first act in its window, as `rmfhc.credit` would give it)."""
+    from ..evaluate import _keys, _people
+
+    if sum(rule.exclusive for rule in rules) > 1:
+        return True
+    holders = [_keys(_people(rule, known.facts, {})[0]) for rule in rules]
+    return any(not a & b for i, a in enumerate(holders) for b in holders[i + 1:])
 
 
 def _can_be_done(rule: Rule, known: _Known) -> bool:
