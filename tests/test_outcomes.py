@@ -672,6 +672,13 @@ rules:
     done_by: [police_called_on_return, safe_and_well_check]
     roles: [foster]
     source: {section: "6", quote: q}
+  - id: placement-notified
+    duty: placement_notification
+    title: The placement is notified within 24 hours of its start
+    clock: {from: placement_started}
+    due: within 24 hours
+    roles: [sw]
+    source: {section: "7", quote: q}
 """
 
 
@@ -730,3 +737,19 @@ def test_the_police_attending_meets_the_carers_call_to_them_whoever_recorded_it(
     assert only(result, "safe-and-well").state is DutyState.DONE_ON_TIME
     call = only(result, "carer-calls-police-on-return")
     assert (call.state, call.done_at) == (DutyState.DONE_ON_TIME, at("2026-11-03T14:40Z"))
+
+
+@pytest.mark.parametrize(("notified", "state"), [("2026-06-02T11:00:00Z", DutyState.DONE_ON_TIME),
+                                                  ("2026-06-02T11:01:00Z", DutyState.DONE_LATE)])
+def test_a_duty_of_the_childs_own_is_done_by_an_act_recorded_in_a_later_episode(
+        people: Pack, notified: str, state: DutyState) -> None:
+    # Placed 12:00 BST Mon 1 June 2026 (11:00 UTC): notified within 24 hours, by 11:00 UTC Tue 2 June. The duty
+    # is shown with the first episode (November 2025); the notification is recorded in the episode of September.
+    h = history(episode("E1", "2025-11-02T16:00Z", reported_at="2025-11-02T17:00Z", found_at="2025-11-02T20:00Z"),
+                episode("E2", "2026-09-02T15:00Z", reported_at="2026-09-02T16:00Z", found_at="2026-09-02T19:00Z",
+                        events=[{"duty": "placement_notification", "at": notified, "by": "sw"}]),
+                looked_after=True, placement={"type": "foster", "started_at": "2026-06-01T12:00:00+01:00"})
+    result = evaluate(people, h, at("2026-09-10T09:00Z"))
+    duty = only(result, "placement-notified")
+    assert (duty.episode, duty.due, duty.state, duty.done_at) == ("E1", at("2026-06-02T11:00Z"), state, at(notified))
+    assert "event-not-credited" not in {f.check for f in result.findings}

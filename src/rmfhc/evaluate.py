@@ -790,6 +790,7 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     decided: dict[str, bool] = {}  # whether a rule whose conditions read only the child's own facts applies
     duties: list[Duty] = []
     upcoming: list[Upcoming] = []
+    taken_by_child: set[int] = set()  # acts a duty of the child's own took, whichever episode recorded them
     findings = _history_findings(pack, history)
     dates_only = history.precision is Precision.DAY
     if dates_only:
@@ -827,7 +828,17 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
             if rule.clock.if_still_missing and not known.missing_at(first):
                 continue
             tracks.append(_RuleTrack(rule, known, anchor, first, as_of, pack, order, people))
+        # A duty of the child's (from the placement, or coming into care) is shown with the first episode and
+        # done by an act recorded in any episode; an episode's own duties, by its own acts.
+        child_level = [t for t in tracks if t.rule.clock.start in _CHILD_CLOCKS]
+        if child_level:
+            credit_events(child_level, _child_acts(episodes))
+            taken_by_child = {id(i.credit) for t in child_level for i in t.instances if i.credit is not None}
+            tracks = [t for t in tracks if t.rule.clock.start not in _CHILD_CLOCKS]
         uncredited = credit_events(tracks, [*known.events, *_pseudo_events(known)])
+        if taken_by_child:
+            uncredited = [e for e in uncredited if id(e) not in taken_by_child]
+        tracks += child_level
         episode_duties = len(duties)
         for track in tracks:
             track.finish()
@@ -844,6 +855,14 @@ def _evaluate(pack: Pack, history: History, as_of: datetime, explain: bool) -> E
     upcoming.sort(key=lambda u: (u.at, u.episode, u.rule))
     return Evaluation(pack.id, as_of, tuple(duties), tuple(upcoming), tuple(findings), pack.meta.version,
                       pack.content_hash, __version__)
+
+
+_CHILD_CLOCKS = frozenset({ClockFrom.PLACEMENT_STARTED, ClockFrom.BECAME_LOOKED_AFTER})
+
+
+def _child_acts(episodes: list[_Known]) -> list[Credit]:
+    """Every act recorded in any episode known at as_of: those a duty of the child's own may take."""
+    return [event for known in episodes for event in known.events]
 
 
 def _pseudo_events(known: _Known) -> list[Credit]:

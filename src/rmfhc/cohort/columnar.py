@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from ..conditions import All, Always, AnyOf, Condition, Leaf, Not
 from ..dates import LONDON
-from ..evaluate import _EARLIEST, _Known, _known_episodes, evaluate
+from ..evaluate import _CHILD_CLOCKS, _EARLIEST, _Known, _known_episodes, evaluate
 from ..evaluate import _condition_start as _started
 from ..models import History, Precision
 from ..pack import ClockFrom, DeadlineKind, OnReturn, Pack, Rule
@@ -182,6 +182,7 @@ def _needs_child_engine(pack: Pack, table: _Table, applicable: dict[str, Mask]) 
         beyond = (column != NAT) & ((column < _LIMIT_LOW) | (column > _LIMIT_HIGH))
         children.update(table.child[beyond].tolist())
     chains = [rule for rule in pack.rules if rule.repeat is not None and rule.repeat.from_previous]
+    children |= _child_duties_with_acts(pack, table, applicable)
     for position, known in enumerate(table.known):
         child = int(table.child[position])
         if child in children:
@@ -190,6 +191,24 @@ def _needs_child_engine(pack: Pack, table: _Table, applicable: dict[str, Mask]) 
             children.add(child)
         elif any(applicable[rule.id][position] and _can_be_done(rule, known) for rule in chains):
             children.add(child)  # each occurrence of a chain opens when the one before it is done
+    return children
+
+
+def _child_duties_with_acts(pack: Pack, table: _Table, applicable: dict[str, Mask]) -> set[int]:
+    """Children with a duty of their own (from the placement, or coming into care) and an act of its kind
+    recorded in any episode: `evaluate` credits such acts across the child's episodes."""
+    rules = [rule for rule in pack.rules if rule.clock.start in _CHILD_CLOCKS]
+    if not rules:
+        return set()
+    firsts = {int(table.child[p]): p for p in np.flatnonzero(table.first).tolist()}
+    children: set[int] = set()
+    for position, known in enumerate(table.known):
+        child = int(table.child[position])
+        if child in children or not known.events:
+            continue
+        first = firsts[child]
+        if any(applicable[rule.id][first] and any(e.kind in rule.done_by for e in known.events) for rule in rules):
+            children.add(child)
     return children
 
 
