@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from conftest import ROOT
 from rmfhc import evaluate, load_history, validate_pack
 from rmfhc.cli import main
 from rmfhc.report import STATE_ORDER, render_text
+from rmfhc.results import describe_span
 
 EXAMPLE = ROOT / "examples" / "dorset_child_in_care.json"
 
@@ -93,3 +94,11 @@ def test_json_counts_agree_with_the_text_counts(capsys: pytest.CaptureFixture[st
     order = [s for s in STATE_ORDER if s.value in counts]  # by urgency, states with no duty left out
     assert line == "Duties: " + ", ".join(f"{counts[s.value]} {s.value.replace('_', ' ')}" for s in order)
     assert line == "Duties: 43 overdue, 3 missed, 10 done on time, 2 stood down"  # the example child
+
+
+@pytest.mark.parametrize(("span", "words"), [
+    (timedelta(0), "0 min"), (timedelta(seconds=1), "1 s"), (timedelta(seconds=59), "59 s"),
+    (timedelta(minutes=1), "1 min"), (timedelta(hours=2, minutes=10, seconds=30), "2 h 10 min"),
+    (timedelta(days=3, hours=4), "3 days 4 h"), (timedelta(days=1), "1 day")])
+def test_spans_in_words_say_seconds_only_under_a_minute(span: timedelta, words: str) -> None:
+    assert describe_span(span) == words

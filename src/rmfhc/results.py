@@ -383,7 +383,10 @@ def _full(data: dict[str, Any], pack: Pack | None) -> dict[str, Any]:
 
 
 def describe_span(span: timedelta) -> str:
-    """A duration in words for people: '2 h 10 min', '3 days 4 h', '45 min'."""
+    """A duration in words for people: '2 h 10 min', '3 days 4 h', '45 min'; under a minute, in seconds
+    ('1 s'), so that an act a second late is not said to be '0 min' late."""
+    if timedelta(0) < span < timedelta(minutes=1):
+        return f"{int(span.total_seconds()) or 1} s"
     minutes = int(span.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
