@@ -45,6 +45,32 @@ def test_every_quote_is_word_for_word_in_the_seed(name: str) -> None:
     assert not missing, "quotes not found in the seed:\n" + "\n".join(missing)
 
 
+# A numbered heading or paragraph in a seed: "9.5 ...", "- 6.2.11 ...", "### 7.3 ...".
+NUMBERED = re.compile(r"^[\s\-*#>]*(\d+(?:\.\d+)*)\.?\s", re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", PACK_NAMES)
+def test_every_quote_of_a_numbered_section_sits_under_that_section(name: str) -> None:
+    """A quote found anywhere in the seed is not enough: it must sit under the number it cites (or a
+    subsection of it, or the section it belongs to), since the same words can recur elsewhere."""
+    pack = load_protocol(PROTOCOLS / f"{name}.yaml")
+    need_shared(f"seeds/{pack.meta.seed}")
+    seed = (SEEDS / pack.meta.seed).read_text(encoding="utf-8").replace("**", "")
+    numbers = [(m.start(), m.group(1)) for m in NUMBERED.finditer(seed)]
+    misplaced = []
+    for rule_id, section, quote in citations(name):
+        if not re.fullmatch(r"\d+(?:\.\d+)*", section):
+            continue  # a titled section ("Definition of Missing"): the word-for-word test covers it
+        pattern = r"\s+".join(re.escape(word) for word in quote.replace("**", "").split())
+        under = set()
+        for hit in re.finditer(pattern, seed):
+            before = [number for at, number in numbers if at <= hit.start()]
+            under.add(before[-1] if before else "")
+        if not any(n == section or n.startswith(section + ".") or section.startswith(n + ".") for n in under):
+            misplaced.append(f"{rule_id} cites {section}, but the quote is under {sorted(under)}: {quote[:60]!r}")
+    assert not misplaced, "quotes not under the section they cite:\n" + "\n".join(misplaced)
+
+
 def inventory() -> dict[str, list[str]]:
     """Inventory refs by area prefix, from both inventory files (the second continues the first)."""
     refs: dict[str, list[str]] = {}
