@@ -14,8 +14,9 @@ The rules, in one place (docs/history-format.md, "Events", explains them with ex
 - Each rule takes events from its clock start (any earlier event with `counts_earlier_events`) and, when the
   duty lapses on the child's return, until the child is found. Its occurrences are done in order: an event
   goes to the first one not yet done, and may do it early once the occurrence before it became required.
-- When several exclusive rules could take an event, it goes to the duty already required, then the one due
-  soonest, then the one required first, then the first in the pack.
+- Among the rules of kind K that could take an event, the first (and the exclusive one, when several could) is
+  the duty already required, then the one due soonest, then the one required first, then the first in the
+  pack.
 """
 
 from __future__ import annotations
