@@ -113,3 +113,10 @@ def test_rmfhc_test_runs_scenarios_and_reports_a_summary() -> None:
     done = run("test", "tests/scenarios/dorset")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS:" in done.stdout
+
+
+def test_a_case_file_given_as_a_history_is_refused_saying_what_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    case = ROOT / "examples" / "cases" / "01_child_in_care_foster_first_episode.json"
+    assert main(["evaluate", "-p", "dorset", "--as-of", "2026-11-07T10:00Z", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "this is a case (its history is under 'history'), not a history" in err

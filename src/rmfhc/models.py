@@ -282,6 +282,9 @@ def load_history(data: Any, source: str = "history") -> History:
     if not isinstance(data, dict):
         raise HistoryError(f"{source}: a history must be a mapping (a JSON object) with 'child' and 'episodes', "
                            f"not {_kind_of(data)}")
+    if isinstance(data.get("history"), dict) and "child" not in data and "episodes" not in data:
+        raise HistoryError(f"{source}: this is a case (its history is under 'history'), not a history: give the "
+                           "history itself, or read cases with rmfhc diff --behaviour")
     episodes = data.get("episodes")
     if isinstance(episodes, list | tuple) and len(episodes) > _read.MAX_EPISODES:
         raise HistoryError(f"{source}: episodes: {len(episodes):,} episodes is more than one history may have "
