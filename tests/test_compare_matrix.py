@@ -14,8 +14,8 @@ from conftest import PROTOCOLS
 from rmfhc.cli import main
 from rmfhc.compare import compare_packs, render_comparison
 from rmfhc.compare.render import CSV_COLUMNS
-from rmfhc.compare.words import capital
 from rmfhc.pack import available_protocols, load_protocol
+from rmfhc.words import capital
 from small_packs import DOCS, EXTRA_RULE, ROOT, small_pack
 
 

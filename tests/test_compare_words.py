@@ -9,9 +9,10 @@ import pytest
 
 from conftest import PACK_NAMES, PROTOCOLS
 from rmfhc.compare.matrix import RuleSummary
-from rmfhc.compare.words import describe_condition, describe_timing, short_timing
+from rmfhc.compare.words import describe_timing, short_timing
 from rmfhc.conditions import compile_condition
 from rmfhc.pack import load_protocol
+from rmfhc.words import describe_condition
 from small_packs import small_pack
 
 

@@ -39,6 +39,7 @@ from .results import (
     Upcoming,
     describe_span,
 )
+from .words import describe_condition
 
 # Kept importable from here, where they lived before results.py.
 __all__ = ["Duty", "DutyState", "Escalation", "EscalationState", "Evaluation", "Explanation", "Finding",
@@ -611,7 +612,8 @@ def _duties(track: _RuleTrack, facts: dict[str, Any], counted: tuple[str, ...], 
         if explain:
             tests: list[Trace] = []
             rule.when.trace(facts, tests)
-            explanation = Explanation(_why(rule, instance, state, known, as_of), rule.when.describe(), tuple(tests),
+            explanation = Explanation(_why(rule, instance, state, known, as_of),
+                                      describe_condition(rule.when, pack.meta.localities), tuple(tests),
                                       _clock_text(rule, track.anchor, known), describe_deadline_reading(rule), counted,
                                       {f: list(v) if isinstance(v, tuple) else v  # as JSON reads it back
                                        for f in rule.facts_read for v in (facts[f],)})

@@ -16,22 +16,11 @@ from dataclasses import dataclass
 
 from ..conditions import All, Always, AnyOf, Condition, Leaf, Not
 from ..pack import Check, Pack, Rule
+from ..words import describe_condition, duty_words, either, episode_words, plain
 from .base import Result
 from .diff import canonical_condition
 from .matrix import vocabulary_of
-from .words import (
-    canonical_roles,
-    describe_condition,
-    describe_on_return,
-    describe_repeat,
-    describe_timing,
-    duration_words,
-    duty_words,
-    either,
-    episode_words,
-    plain,
-    titles,
-)
+from .words import canonical_roles, describe_on_return, describe_repeat, describe_timing, duration_words, titles
 
 LABEL = 60
 

@@ -25,9 +25,9 @@ from ..evaluate import Evaluation, evaluate
 from ..models import History
 from ..pack import Pack, Role
 from ..results import Duty, Upcoming
+from ..words import duty_words, either
 from .base import ComparisonError, Result
 from .corpus import Corpus, CorpusItem
-from .words import duty_words, either
 
 MINUTE = timedelta(minutes=1)
 DEFAULT_HORIZON = timedelta(days=366)

@@ -19,23 +19,17 @@ from pydantic import BaseModel
 
 from ..conditions import All, Always, AnyOf, Condition, Leaf, Not
 from ..pack import Check, Holder, Pack, Role, Rule
+from ..words import describe_condition, duty_words, either, episode_words, plain, role_words, words
 from .base import Result
 from .words import (
     NONE,
     describe_clock,
-    describe_condition,
     describe_deadline,
     describe_done_by,
     describe_escalation,
     describe_holder,
     describe_on_return,
     describe_repeat,
-    duty_words,
-    either,
-    episode_words,
-    plain,
-    role_words,
-    words,
 )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..dates import Duration
 from ..pack import DeadlineKind, Pack, Rule
+from ..words import duty_words, plain
 from .base import ComparisonError, Result
 from .words import (
     describe_applies,
@@ -22,8 +23,6 @@ from .words import (
     describe_on_return,
     describe_repeat,
     describe_timing,
-    duty_words,
-    plain,
     short_holders,
     short_timing,
 )

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
+from ..words import capital, duty_words
 from .base import ComparisonError
 from .matrix import Area, Comparison, ComparisonRow, RuleSummary
-from .words import NONE, capital, duty_words
+from .words import NONE
 
 TITLE = "Missing children protocols compared"
 ABSENT = "—"
