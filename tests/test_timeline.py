@@ -74,7 +74,11 @@ def test_png_is_the_same_drawing() -> None:
     png = draw(result, history, "png")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
-    assert pixels.shape[1] == 14 * 150 and _has_colour(pixels, COLOURS[DutyState.OVERDUE])
+    # The SVG's figure at 150 dpi: 14 inches wide, and as tall as the SVG (CSS pixels are 96 to the inch).
+    _, svg_height = _size(draw(result, history, "svg"))
+    assert pixels.shape[1] == 14 * 150 and abs(pixels.shape[0] - svg_height * 150 / 96) <= 1
+    for state in (DutyState.OVERDUE, DutyState.DONE_ON_TIME, DutyState.STOOD_DOWN):  # all three in the example
+        assert _has_colour(pixels, COLOURS[state]), state
 
 
 def test_the_command_line_writes_svg_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
